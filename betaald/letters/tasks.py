@@ -1,0 +1,30 @@
+"""Background tasks of the outbox (django-tasks, database backend, worker `betaald db_worker`).
+
+Tasks take ids only. `message_deliver` renders and sends one message; it is idempotent: the row is
+claimed with a status transition under `select_for_update(skip_locked=True)`, so a killed and
+restarted worker, or two workers, send each message exactly once.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task(queue_name="default")
+def message_deliver(message_id: int) -> str:
+    from betaald.letters.delivery import message_deliver_now
+
+    return message_deliver_now(message_id)
+
+
+@task(queue_name="default")
+def messages_dispatch(message_ids: list[int]) -> dict[str, int]:
+    """Deliver a chunk of messages queued together (the dunning run); one failure never stops
+    the others: each message records its own outcome."""
+    from betaald.letters.delivery import message_deliver_now
+
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = message_deliver_now(message_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

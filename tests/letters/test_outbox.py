@@ -1,0 +1,113 @@
+"""The outbox: queueing is idempotent on the unique key, bulk queueing scales by batch."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from betaald.audit.models import Event
+from betaald.letters.models import Message, MessageStatus
+from betaald.letters.services import MessageDraft, OutboxError, message_queue, messages_queue_bulk
+from tests.letters.conftest import make_customer, make_invoice, make_organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_queueing_the_same_key_twice_creates_one_message(organisation, customer, invoice):
+    first, created = message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="email",
+        context={"total": "1210.00"},
+        unique_key="inv-1:reminder:email",
+        invoices=[invoice],
+        fallback_channels=["letter"],
+    )
+    again, created_again = message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="email",
+        context={"total": "9.99"},
+        unique_key="inv-1:reminder:email",
+        invoices=[invoice],
+    )
+    assert created
+    assert not created_again
+    assert again.pk == first.pk
+    assert Message.objects.count() == 1
+    message = Message.objects.get()
+    assert message.status == MessageStatus.QUEUED
+    assert message.context == {"total": "1210.00"}
+    assert message.invoice == invoice
+    assert list(message.invoices.all()) == [invoice]
+    assert message.language == "nl"
+    assert message.recipient["email"] == "jan@example.nl"
+    assert message.recipient["address_lines"] == ["Kerkstraat 12", "1234 AB  Amsterdam"]
+    assert message.fallback_channels == ["letter"]
+    assert Event.objects.filter(name="letters.message.queued").count() == 1
+
+
+def test_the_accounts_payable_contact_receives_the_email(organisation, business):
+    message, _ = message_queue(
+        organisation=organisation,
+        customer=business,
+        kind="reminder",
+        channel="email",
+        context={},
+        unique_key="k1",
+    )
+    assert message.recipient["email"] == "ap@jansen.example"
+    assert message.language == "en"
+
+
+def test_an_unknown_kind_or_another_organisations_customer_is_refused(organisation, customer):
+    with pytest.raises(OutboxError):
+        message_queue(
+            organisation=organisation,
+            customer=customer,
+            kind="love_letter",
+            channel="email",
+            context={},
+            unique_key="x",
+        )
+    other = make_organisation(legal_name="Ander B.V.")
+    with pytest.raises(OutboxError):
+        message_queue(
+            organisation=other,
+            customer=customer,
+            kind="reminder",
+            channel="email",
+            context={},
+            unique_key="y",
+        )
+
+
+def test_bulk_queueing_counts_only_new_messages_and_needs_few_queries(organisation):
+    customers = [make_customer(organisation, f"C{n:03}") for n in range(30)]
+    invoices = [
+        make_invoice(organisation, c, f"2026-{n:04}", reference="") for n, c in enumerate(customers)
+    ]
+    drafts = [
+        MessageDraft(
+            organisation=organisation,
+            customer=c,
+            kind="reminder",
+            channel="email",
+            context={"n": str(n)},
+            unique_key=f"run:{n}",
+            invoices=(invoices[n],),
+            fallback_channels=("letter",),
+        )
+        for n, c in enumerate(customers)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert messages_queue_bulk(drafts) == 30
+    assert len(queries) < 15
+    assert messages_queue_bulk(drafts + drafts) == 0
+    assert Message.objects.count() == 30
+    message = Message.objects.get(unique_key="run:7")
+    assert list(message.invoices.all()) == [invoices[7]]
+    assert message.invoice == invoices[7]
