@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from betaald.core.invoicing import VatRate
 from betaald.invoices.fields import MoneyField
+
+
+class ImmutableInvoice(Exception):
+    """An issued invoice was about to be changed or deleted; correct it with a credit note."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"invoice {number} is issued and cannot be changed or deleted")
 
 
 class InvoiceKind(models.TextChoices):
@@ -102,6 +110,20 @@ class Invoice(models.Model):
     def is_issued(self) -> bool:
         return self.status == InvoiceStatus.ISSUED
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An issued invoice never changes: the stored row must still be a draft."""
+        if self.pk is not None and self.stored_status() == InvoiceStatus.ISSUED:
+            raise ImmutableInvoice(self.number)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.pk is not None and self.stored_status() == InvoiceStatus.ISSUED:
+            raise ImmutableInvoice(self.number)
+        return super().delete(*args, **kwargs)
+
+    def stored_status(self) -> str | None:
+        return type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+
     @property
     def is_credit_note(self) -> bool:
         return self.kind == InvoiceKind.CREDIT_NOTE
@@ -124,6 +146,16 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.invoice.stored_status() == InvoiceStatus.ISSUED:
+            raise ImmutableInvoice(self.invoice.number)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.invoice.stored_status() == InvoiceStatus.ISSUED:
+            raise ImmutableInvoice(self.invoice.number)
+        return super().delete(*args, **kwargs)
 
 
 class InvoiceSequence(models.Model):
