@@ -7,6 +7,7 @@ rounding point in the legal calculations calls it, and nothing else rounds money
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 from betaald.core.errors import InvalidAmount
 
@@ -45,6 +46,17 @@ def to_money(value: str | Decimal | int, *, field: str = "amount") -> Decimal:
 def round_cents(value: Decimal) -> Decimal:
     """Round an exact amount to cents, half up (0.005 -> 0.01). The only rounding of money."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_exact_cents(value: Fraction) -> Decimal:
+    """Round an exact fraction (interest accrued exactly) to cents, half up, away from zero.
+
+    The same rule as `round_cents`, computed in integers so that no digit is lost first.
+    """
+    cents = abs(value) * 100
+    whole = int(cents + Fraction(1, 2))  # floor(x + 1/2) for x >= 0 is HALF_UP
+    signed = -whole if value < 0 else whole
+    return (Decimal(signed) / 100).quantize(CENT)
 
 
 def split_evenly(total: Decimal, parts: int) -> list[Decimal]:
