@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -75,26 +78,36 @@ def invoice_open_amount(invoice: Invoice) -> Decimal:
 AGE_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
 
 
-def open_book_summary(organisation: Organisation, today: date) -> dict[str, object]:
+@dataclass(frozen=True)
+class OpenBook:
+    open: Decimal
+    overdue: Decimal
+    open_count: int
+    overdue_count: int
+    buckets: list[tuple[str, Decimal]]
+
+
+def open_book_summary(organisation: Organisation, today: date) -> OpenBook:
     """Totals for the dashboard: open, overdue and overdue by age in days past due."""
     open_invoices = invoices_open(organisation)
-    aggregates: dict[str, object] = {
+    aggregates: dict[str, Any] = {
         "open": Sum("open_amount"),
         "overdue": Sum("open_amount", filter=Q(due_on__lt=today)),
+        "open_count": Count("pk"),
+        "overdue_count": Count("pk", filter=Q(due_on__lt=today)),
     }
     for label, low, high in AGE_BUCKETS:
         condition = Q(due_on__lte=today - timedelta(days=max(low, 1)))
         if high is not None:
             condition &= Q(due_on__gte=today - timedelta(days=high))
-        aggregates[f"age_{label}"] = Sum(
+        aggregates[label] = Sum(
             Case(When(condition, then=F("open_amount")), default=Value(ZERO), output_field=MONEY)
         )
     result = open_invoices.aggregate(**aggregates)
-    counts = open_invoices.aggregate(
-        open_count=Sum(Value(1)), overdue_count=Sum(Value(1), filter=Q(due_on__lt=today))
+    return OpenBook(
+        open=result["open"] or ZERO,
+        overdue=result["overdue"] or ZERO,
+        open_count=result["open_count"],
+        overdue_count=result["overdue_count"],
+        buckets=[(label, result[label] or ZERO) for label, _low, _high in AGE_BUCKETS],
     )
-    summary: dict[str, object] = {key: value or ZERO for key, value in result.items()}
-    summary["open_count"] = counts["open_count"] or 0
-    summary["overdue_count"] = counts["overdue_count"] or 0
-    summary["buckets"] = [(label, summary[f"age_{label}"]) for label, _low, _high in AGE_BUCKETS]
-    return summary
