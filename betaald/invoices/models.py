@@ -106,10 +106,6 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number or _("draft %(id)s") % {"id": self.pk}
 
-    @property
-    def is_issued(self) -> bool:
-        return self.status == InvoiceStatus.ISSUED
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """An issued invoice never changes: the stored row must still be a draft."""
         if self.pk is not None and self.stored_status() == InvoiceStatus.ISSUED:
@@ -120,6 +116,10 @@ class Invoice(models.Model):
         if self.pk is not None and self.stored_status() == InvoiceStatus.ISSUED:
             raise ImmutableInvoice(self.number)
         return super().delete(*args, **kwargs)
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == InvoiceStatus.ISSUED
 
     def stored_status(self) -> str | None:
         return type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
