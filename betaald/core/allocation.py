@@ -112,15 +112,13 @@ def _pro_rata(
     total = sum((claim.outstanding for claim in ordered), ZERO)
     shares: dict[str, Decimal] = {}
     left = amount
-    for position, claim in enumerate(ordered):
-        if position == len(ordered) - 1:
-            shares[claim.id] = left
-            break
+    for position, claim in enumerate(ordered[:-1]):
         room_after = sum((other.outstanding for other in ordered[position + 1 :]), ZERO)
         share = round_cents(amount * claim.outstanding / total)
         share = min(max(share, left - room_after, ZERO), claim.outstanding, left)
         shares[claim.id] = share
         left -= share
+    shares[ordered[-1].id] = left
     return shares
 
 

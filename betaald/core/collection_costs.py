@@ -75,11 +75,8 @@ def staffel_exact(principal: Decimal) -> Decimal:
     lower = Decimal(0)
     for upper, percent in STAFFEL:
         top = principal if upper is None else min(principal, upper)
-        if top > lower:
-            costs += (top - lower) * percent / 100
-        if upper is None or principal <= upper:
-            break
-        lower = upper
+        costs += max(top - lower, Decimal(0)) * percent / 100
+        lower = top
     return costs
 
 

@@ -1,0 +1,204 @@
+"""betaald.core.statement: the rentenota (art. 6:44, 6:119, 6:119a BW)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from betaald.core.errors import InvalidAmount, InvalidPeriod
+from betaald.core.interest import statutory_interest
+from betaald.core.statement import CapitalisationEvent, Payment, PaymentEvent, claim_statement
+
+D = Decimal
+
+
+def test_the_issue_example(statutory):
+    """Art. 6:44 lid 1 BW split, art. 6:119 lid 2 BW capitalisation
+    (docs/algorithms/statement.md, example)."""
+    result = claim_statement(
+        principal="3000.00",
+        interest_from=date(2014, 5, 29),
+        costs="100.00",
+        payments=[Payment(date(2014, 12, 12), D("1500.00"))],
+        until=date(2015, 9, 30),
+        table=statutory,
+    )
+    assert result.events == (
+        PaymentEvent(
+            date(2014, 12, 12), D("1500.00"), D("100.00"), D("48.82"), D("1351.18"), D("0.00")
+        ),
+        CapitalisationEvent(date(2015, 5, 29), D("15.95")),
+    )
+    state = result.state
+    assert (state.on, state.costs, state.interest, state.principal, state.total) == (
+        date(2015, 9, 30),
+        D("0.00"),
+        D("11.40"),
+        D("1664.77"),
+        D("1676.17"),
+    )
+
+
+def test_without_payments_the_statement_equals_the_interest_calculation(statutory):
+    """The same conventions everywhere: calc statement and calc interest agree."""
+    result = claim_statement(
+        principal="1000.00",
+        interest_from=date(2019, 3, 15),
+        costs="0.00",
+        payments=[],
+        until=date(2024, 6, 29),
+        table=statutory,
+    )
+    interest = statutory_interest(D("1000.00"), date(2019, 3, 15), date(2024, 6, 29), statutory)
+    capitalised = [row.interest for row in interest.years if row.capitalised]
+    assert [event.amount for event in result.events] == capitalised
+    assert result.state.total == interest.total
+
+
+def test_on_an_anniversary_capitalise_first_then_apply_the_payment(statutory):
+    """Art. 6:119 lid 2 BW: interest up to the day before is capitalised, then the payment
+    settles the anniversary's own day of interest and is split costs -> interest -> principal."""
+    result = claim_statement(
+        principal="36500.00",
+        interest_from=date(2015, 1, 1),
+        costs="0.00",
+        payments=[Payment(date(2016, 1, 1), D("100.00"))],
+        until=date(2016, 1, 1),
+        table=statutory,
+    )
+    # 2015 at 2 %: 730.00 capitalised on 2016-01-01; that day bears 37230 x 2 % / 365 = 2.04
+    assert result.events == (
+        CapitalisationEvent(date(2016, 1, 1), D("730.00")),
+        PaymentEvent(date(2016, 1, 1), D("100.00"), D("0.00"), D("2.04"), D("97.96"), D("0.00")),
+    )
+    assert result.state.principal == D("37132.04")
+    assert result.state.interest == D("0.00")
+
+
+def test_a_payment_day_bears_interest_and_the_surplus_is_unapplied(statutory):
+    """Art. 6:119a lid 1 BW "tot en met de dag": the payment settles interest including its day."""
+    result = claim_statement(
+        principal="36500.00",
+        interest_from=date(2015, 1, 1),
+        costs="0.00",
+        payments=[Payment(date(2015, 1, 1), D("40000.00")), Payment(date(2015, 1, 5), D("1.00"))],
+        until=date(2015, 1, 10),
+        table=statutory,
+    )
+    first, second = result.events
+    assert (first.interest, first.principal, first.unapplied) == (
+        D("2.00"),
+        D("36500.00"),
+        D("3498.00"),
+    )
+    assert (second.interest, second.principal, second.unapplied) == (
+        D("0.00"),
+        D("0.00"),
+        D("1.00"),
+    )
+    assert result.state.total == D("0.00")
+
+
+def test_unpaid_interest_rounded_at_a_payment_joins_the_next_capitalisation(statutory):
+    """Art. 6:119 lid 2 BW: interest not paid at a payment is capitalised at the anniversary."""
+    result = claim_statement(
+        principal="36500.00",
+        interest_from=date(2015, 1, 1),
+        costs="50.00",
+        payments=[Payment(date(2015, 6, 30), D("10.00"))],
+        until=date(2016, 1, 1),
+        table=statutory,
+    )
+    payment, capitalisation = result.events
+    assert (payment.costs, payment.interest) == (D("10.00"), D("0.00"))
+    assert capitalisation == CapitalisationEvent(date(2016, 1, 1), D("730.00"))
+    assert result.state.costs == D("40.00")
+
+
+def test_early_payments_accrue_nothing_and_zero_capitalisations_are_not_listed(statutory):
+    result = claim_statement(
+        principal="100.00",
+        interest_from=date(2015, 1, 1),
+        costs="0.00",
+        payments=[Payment(date(2014, 12, 1), D("100.00"))],
+        until=date(2017, 1, 1),
+        table=statutory,
+    )
+    assert [event.type for event in result.events] == ["payment"]
+    assert result.state.total == D("0.00")
+
+
+def test_simple_statement_never_capitalises(statutory):
+    result = claim_statement(
+        principal="36500.00",
+        interest_from=date(2015, 1, 1),
+        costs="0.00",
+        payments=[Payment(date(2014, 1, 1), D("1.00"))],
+        until=date(2016, 12, 31),
+        table=statutory,
+        compound=False,
+    )
+    assert [event.type for event in result.events] == ["payment"]
+    # 731 days (2016 is a leap year) x 2.00 on 36,499.00
+    assert result.state.interest == D("1461.96")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"principal": "-1.00"}, "principal"),
+        ({"costs": "-1.00"}, "costs"),
+        ({"until": date(2014, 12, 30)}, "until"),
+        ({"payments": [Payment(date(2015, 1, 2), D("0.00"))]}, "payments[0].amount"),
+        ({"payments": [Payment(date(2016, 1, 2), D("1.00"))]}, "payments[0].on"),
+    ],
+)
+def test_bad_input_names_the_field(statutory, kwargs, field):
+    arguments = {
+        "principal": "100.00",
+        "interest_from": date(2015, 1, 1),
+        "costs": "0.00",
+        "payments": [],
+        "until": date(2016, 1, 1),
+        "table": statutory,
+    } | kwargs
+    with pytest.raises((InvalidAmount, InvalidPeriod)) as error:
+        claim_statement(**arguments)
+    assert error.value.field == field
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    principal=st.integers(min_value=0, max_value=10**7),
+    costs=st.integers(min_value=0, max_value=10**5),
+    payments=st.lists(
+        st.tuples(
+            st.dates(min_value=date(2019, 1, 1), max_value=date(2024, 12, 31)),
+            st.integers(min_value=1, max_value=10**6),
+        ),
+        max_size=5,
+    ),
+)
+def test_every_payment_is_split_exactly_and_the_state_is_never_negative(
+    statutory, principal, costs, payments
+):
+    """Art. 6:44 BW: each payment's parts add up to it; nothing owed becomes negative."""
+    result = claim_statement(
+        principal=D(principal) / 100,
+        interest_from=date(2019, 1, 1),
+        costs=D(costs) / 100,
+        payments=[Payment(day, D(cents) / 100) for day, cents in payments],
+        until=date(2024, 12, 31),
+        table=statutory,
+    )
+    for event in result.events:
+        if isinstance(event, PaymentEvent):
+            assert event.costs + event.interest + event.principal + event.unapplied == event.amount
+            assert min(event.costs, event.interest, event.principal, event.unapplied) >= 0
+        else:
+            assert event.amount > 0
+    assert min(result.state.costs, result.state.interest, result.state.principal) >= 0
+    days = [event.on for event in result.events]
+    assert days == sorted(days)
