@@ -117,3 +117,32 @@ class TestAllocationProperties(TestCase):
         assert all(a.amount > 0 for a in payment.allocations.all())
         for invoice in customer.invoices.all():
             assert invoice_open_amount(invoice) >= 0
+
+
+def test_a_payment_added_in_the_admin_is_allocated_through_the_service():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    customer = CustomerFactory()
+    invoice = issued_invoice(customer, amount="100.00")
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.nl", "pw-123456!")
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/payments/payment/add/",
+        {
+            "organisation": customer.organisation.pk,
+            "customer": customer.pk,
+            "received_on": "2026-02-01",
+            "amount": "121.00",
+            "method": "bank_transfer",
+            "description": "per bank",
+            "counterparty_iban": "",
+            "designated_invoice": "",
+            "allocations-TOTAL_FORMS": "0",
+            "allocations-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert invoice_open_amount(invoice) == Decimal("0.00")
+    assert Payment.objects.count() == 1
