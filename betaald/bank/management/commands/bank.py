@@ -1,0 +1,196 @@
+"""`betaald bank import FILE [--dry-run] [--json] [--organisation ID|KVK|NAME]`.
+
+The dry run parses and validates without touching the database and prints exactly the summary
+issue 7 specifies; warnings go to stderr. A file that cannot be read exits with code 2 and one
+line naming the file and the place.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from betaald.bank.statements import (
+    CsvMapping,
+    StatementFileError,
+    file_warnings,
+    parse_file,
+    summarise,
+)
+
+EXIT_UNREADABLE = 2
+EXIT_REFUSED = 3
+
+
+class Command(BaseCommand):
+    help = "Bank statements: `bank import FILE` (camt.053, MT940, CSV)."
+    requires_system_checks: list[str] = []  # the dry run needs no database and no checks
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        importer = sub.add_parser(
+            "import",
+            help="Import a statement file (camt.053 XML, MT940, or CSV with a mapping).",
+        )
+        importer.add_argument("file", help="The statement file.")
+        importer.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Parse and validate only; nothing is saved and no database is needed.",
+        )
+        importer.add_argument(
+            "--json", action="store_true", help="Print the summary as JSON on stdout."
+        )
+        importer.add_argument(
+            "--organisation",
+            help="The organisation (id, KvK number or name) that owns the account.",
+        )
+        importer.add_argument(
+            "--csv-mapping",
+            help="A JSON file with the CSV column mapping (or the name of a saved mapping).",
+        )
+        importer.add_argument(
+            "--no-match",
+            action="store_true",
+            help="Import without running the automatic matching afterwards.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(
+                f"{path}: cannot read the file: {error.strerror or error}",
+                returncode=EXIT_UNREADABLE,
+            ) from None
+        mapping = self._csv_mapping(options.get("csv_mapping"), options.get("organisation"))
+        try:
+            parsed = parse_file(data, filename=path.name, csv_mapping=mapping)
+        except StatementFileError as error:
+            raise CommandError(f"{path}: {error}", returncode=EXIT_UNREADABLE) from None
+        warnings = file_warnings(parsed)
+        summary = summarise(parsed)
+        if options["dry_run"]:
+            for warning in warnings:
+                self.stderr.write(f"warning: {path}: {warning}")
+            self._print(summary, as_json=options["json"])
+            return
+        self._import(path, data, parsed, warnings, options)
+
+    def _csv_mapping(self, value: str | None, organisation: str | None) -> CsvMapping | None:
+        if not value:
+            return None
+        candidate = Path(value)
+        if candidate.exists():
+            try:
+                raw = json.loads(candidate.read_text(encoding="utf-8"))
+                return CsvMapping.from_dict(raw)
+            except (ValueError, StatementFileError, TypeError) as error:
+                raise CommandError(
+                    f"{candidate}: not a valid CSV mapping: {error}", returncode=EXIT_UNREADABLE
+                ) from None
+        from betaald.bank.models import CsvMapping as SavedMapping
+
+        saved = SavedMapping.objects.filter(name=value)
+        if organisation:
+            saved = saved.filter(organisation=self._organisation(organisation))
+        found = saved.first()
+        if found is None:
+            raise CommandError(f"no CSV mapping file or saved mapping named {value!r}")
+        return CsvMapping.from_dict(found.mapping)
+
+    def _print(self, summary: dict[str, Any], *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(summary, indent=2))
+            return
+        self.stdout.write(
+            f"{summary['format']}: {summary['statements']} statement(s), "
+            f"{summary['entries']} entries, {summary['transactions']} transactions, "
+            f"{summary['returns']} return(s)"
+        )
+        for currency, sides in summary["totals"].items():
+            self.stdout.write(f"  {currency}: credit {sides['credit']}, debit {sides['debit']}")
+        self.stdout.write(f"  accounts: {', '.join(summary['accounts']) or '-'}")
+
+    def _organisation(self, value: str) -> Any:
+        from django.db.models import Q
+
+        from betaald.organisations.models import Organisation
+
+        query = Q(kvk_number=value) | Q(legal_name__iexact=value) | Q(trade_name__iexact=value)
+        if value.isdigit():
+            query |= Q(pk=int(value))
+        found = list(Organisation.objects.filter(query)[:2])
+        if len(found) != 1:
+            raise CommandError(
+                f"organisation {value!r} "
+                + ("is ambiguous" if found else "not found (give its id, KvK number or name)")
+            )
+        return found[0]
+
+    def _import(
+        self,
+        path: Path,
+        data: bytes,
+        parsed: Any,
+        warnings: list[str],
+        options: dict[str, Any],
+    ) -> None:
+        from betaald.bank.services import (
+            AccountNotOwned,
+            statement_file_import,
+            transactions_match,
+        )
+
+        if not options.get("organisation"):
+            raise CommandError("a real import needs --organisation (or use --dry-run)")
+        organisation = self._organisation(options["organisation"])
+        try:
+            result = statement_file_import(
+                organisation=organisation,
+                parsed=parsed,
+                data=data,
+                filename=path.name,
+                warnings=warnings,
+                actor="cli",
+            )
+        except AccountNotOwned as error:
+            raise CommandError(f"{path}: {error}", returncode=EXIT_REFUSED) from None
+        for warning in warnings:
+            self.stderr.write(f"warning: {path}: {warning}")
+        matched: dict[str, int] = {}
+        if not options.get("no_match") and result.transaction_ids:
+            matched = transactions_match(
+                organisation=organisation, transaction_ids=result.transaction_ids, actor="cli"
+            )
+        report = {
+            **self._summary_for(parsed),
+            "statements_created": result.statements_created,
+            "transactions_created": result.transactions_created,
+            "duplicates": result.duplicates,
+            "matching": matched,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2))
+        else:
+            self.stdout.write(
+                f"{path}: {result.statements_created} statement(s) and "
+                f"{result.transactions_created} transaction(s) imported, "
+                f"{result.duplicates} already known"
+            )
+            if matched:
+                self.stdout.write(
+                    "matching: " + ", ".join(f"{k} {v}" for k, v in sorted(matched.items()))
+                )
+        sys.stdout.flush()
+
+    @staticmethod
+    def _summary_for(parsed: Any) -> dict[str, Any]:
+        return summarise(parsed)

@@ -1,0 +1,637 @@
+"""Writes of the bank app: importing statement files, matching and booking transactions,
+the review queue (accept, split, not ours) and returns.
+
+Every write is a keyword-only service in one database transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from betaald.audit.services import event_record
+from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
+from betaald.bank.statements import ParsedFile
+from betaald.bank.statements import Statement as ParsedStatement
+from betaald.bank.statements.checks import balance_warnings
+from betaald.core import matching
+from betaald.core.errors import DomainError
+from betaald.organisations.models import Organisation
+
+MATCHABLE_CURRENCY = "EUR"
+
+
+class AccountNotOwned(DomainError):
+    """A statement is for an account that is not one of the organisation's bank accounts."""
+
+
+class ReviewError(DomainError):
+    """A review action does not fit the transaction (already booked, amounts do not add up)."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    statements_created: int
+    transactions_created: int
+    duplicates: int
+    transaction_ids: list[int] = field(default_factory=list)
+
+
+def normalise_account(value: str) -> str:
+    return value.replace(" ", "").upper()
+
+
+def _accounts_for(organisation: Organisation, parsed: ParsedFile) -> dict[str, BankAccount]:
+    """The organisation's account for every statement, or AccountNotOwned naming the IBAN.
+
+    The organisation's own IBAN (on its settings) is an account of it even before it was added
+    as a bank account.
+    """
+    accounts: dict[str, BankAccount] = {}
+    known = {
+        normalise_account(account.iban): account
+        for account in BankAccount.objects.filter(organisation=organisation)
+    }
+    for statement in parsed.statements:
+        iban = normalise_account(statement.account)
+        if iban in accounts:
+            continue
+        if iban in known:
+            accounts[iban] = known[iban]
+        elif iban == normalise_account(organisation.iban or ""):
+            accounts[iban], _ = BankAccount.objects.get_or_create(
+                organisation=organisation,
+                iban=iban,
+                defaults={"name": organisation.display_name, "currency": statement.currency},
+            )
+        else:
+            raise AccountNotOwned(
+                f"the statement is for account {statement.account}, which is not a bank account "
+                f"of {organisation.display_name}; add the account first",
+                field="account",
+            )
+    return accounts
+
+
+def _digest(*parts: object) -> str:
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _statement_key(statement: ParsedStatement, transaction_keys: Sequence[str]) -> str:
+    """The same statement gives the same key whatever the file format it came in."""
+    opening, closing = statement.opening_balance, statement.closing_balance
+    if opening is None and closing is None:
+        return _digest(statement.account, *transaction_keys)
+    return _digest(
+        normalise_account(statement.account),
+        opening.amount if opening else "",
+        opening.on if opening else "",
+        closing.amount if closing else "",
+        closing.on if closing else "",
+        len(transaction_keys),
+    )
+
+
+def transaction_rows(statement: ParsedStatement) -> list[dict[str, Any]]:
+    """One row per transaction with its unique key (bank reference + index, else a hash)."""
+    rows: list[dict[str, Any]] = []
+    occurrences: Counter[str] = Counter()
+    for entry in statement.entries:
+        for index, tx in enumerate(entry.transactions):
+            amount = tx.amount if len(entry.transactions) > 1 else entry.amount
+            reference = entry.bank_reference or tx.bank_reference
+            if reference:
+                key = f"ref:{reference}:{index}"[:120]
+            else:
+                content = _digest(
+                    entry.booking_date,
+                    entry.value_date,
+                    amount,
+                    tx.currency,
+                    entry.is_credit,
+                    tx.counterparty_iban,
+                    tx.counterparty_name,
+                    tx.remittance,
+                    tx.structured_reference,
+                    tx.end_to_end_id,
+                    index,
+                )
+                occurrences[content] += 1
+                key = f"hash:{content}:{occurrences[content]}"
+            rows.append(
+                {
+                    "unique_key": key,
+                    "booking_date": entry.booking_date,
+                    "value_date": entry.value_date,
+                    "amount": amount,
+                    "currency": tx.currency if len(entry.transactions) > 1 else entry.currency,
+                    "is_credit": entry.is_credit,
+                    "bank_reference": reference[:100],
+                    "index_in_entry": index,
+                    "bank_transaction_code": entry.bank_transaction_code[:50],
+                    "counterparty_name": tx.counterparty_name[:200],
+                    "counterparty_iban": tx.counterparty_iban[:34],
+                    "counterparty_bic": tx.counterparty_bic[:11],
+                    "remittance": tx.remittance,
+                    "structured_reference": tx.structured_reference[:35],
+                    "reference_issuer": tx.reference_issuer[:35],
+                    "end_to_end_id": tx.end_to_end_id[:100],
+                    "mandate_id": tx.mandate_id[:100],
+                    "is_return": tx.is_return,
+                    "return_reason": tx.return_reason[:35],
+                }
+            )
+    return rows
+
+
+def _initial_status(row: dict[str, Any]) -> str:
+    if row["currency"] != MATCHABLE_CURRENCY:
+        return TransactionStatus.FOREIGN_CURRENCY
+    if row["is_return"]:
+        return TransactionStatus.UNMATCHED
+    if not row["is_credit"]:
+        return TransactionStatus.OUTGOING
+    return TransactionStatus.UNMATCHED
+
+
+@transaction.atomic
+def statement_file_import(
+    *,
+    organisation: Organisation,
+    parsed: ParsedFile,
+    data: bytes,
+    filename: str = "",
+    warnings: Iterable[str] = (),
+    actor: Any = None,
+) -> ImportResult:
+    """Import every statement of a parsed file, whole or not at all; known transactions are
+    skipped, so importing the same file or an overlapping statement again adds nothing."""
+    accounts = _accounts_for(organisation, parsed)
+    file_sha256 = hashlib.sha256(data).hexdigest()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    warning_list = list(warnings)
+    statements_created = transactions_created = duplicates = 0
+    new_ids: list[int] = []
+    for index, parsed_statement in enumerate(parsed.statements, start=1):
+        account = accounts[normalise_account(parsed_statement.account)]
+        rows = transaction_rows(parsed_statement)
+        keys = [row["unique_key"] for row in rows]
+        known = set(
+            BankTransaction.objects.filter(account=account, unique_key__in=keys).values_list(
+                "unique_key", flat=True
+            )
+        )
+        seen: set[str] = set()
+        new_rows = []
+        for row in rows:
+            if row["unique_key"] in known or row["unique_key"] in seen:
+                duplicates += 1
+                continue
+            seen.add(row["unique_key"])
+            new_rows.append(row)
+        statement_key = _statement_key(parsed_statement, keys)
+        existing = Statement.objects.filter(account=account, statement_key=statement_key).first()
+        if existing is not None and not new_rows:
+            continue
+        if rows and not new_rows:
+            continue  # an overlapping statement whose transactions are all known adds nothing
+        problems = balance_warnings(index, parsed_statement)
+        opening, closing = parsed_statement.opening_balance, parsed_statement.closing_balance
+        statement = existing or Statement.objects.create(
+            organisation=organisation,
+            account=account,
+            identifier=parsed_statement.identifier[:100],
+            format=parsed.format,
+            filename=filename[:255],
+            file_sha256=file_sha256,
+            statement_key=statement_key,
+            currency=parsed_statement.currency,
+            opening_balance=opening.amount if opening else None,
+            opening_on=opening.on if opening else None,
+            closing_balance=closing.amount if closing else None,
+            closing_on=closing.on if closing else None,
+            is_balanced=not problems,
+            warnings=[w for w in warning_list if f"statement {index} " in w] or problems,
+            imported_by=user,
+        )
+        if existing is None:
+            statements_created += 1
+        created = BankTransaction.objects.bulk_create(
+            [
+                BankTransaction(
+                    organisation=organisation,
+                    account=account,
+                    statement=statement,
+                    status=_initial_status(row),
+                    **row,
+                )
+                for row in new_rows
+            ]
+        )
+        transactions_created += len(created)
+        if created and created[0].pk is None:  # pragma: no cover - backends without RETURNING
+            created = list(
+                BankTransaction.objects.filter(
+                    account=account, unique_key__in=[row["unique_key"] for row in new_rows]
+                )
+            )
+        new_ids += [tx.pk for tx in created]
+        event_record(
+            name="bank.statement.imported",
+            organisation=organisation,
+            actor=actor,
+            subject=statement,
+            after={
+                "account": account.iban,
+                "identifier": statement.identifier,
+                "format": parsed.format,
+                "filename": filename,
+                "file_sha256": file_sha256,
+                "transactions": len(created),
+                "duplicates": len(rows) - len(new_rows),
+                "is_balanced": statement.is_balanced,
+                "closing_balance": str(statement.closing_balance)
+                if statement.closing_balance is not None
+                else None,
+            },
+        )
+    return ImportResult(statements_created, transactions_created, duplicates, new_ids)
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def _open_items(organisation: Organisation) -> list[matching.OpenItem]:
+    from betaald.invoices.selectors import invoices_open
+
+    return [
+        matching.OpenItem(
+            invoice_id=invoice.pk,
+            customer_id=invoice.customer_id,
+            number=invoice.number,
+            payment_reference=invoice.payment_reference,
+            open_amount=invoice.open_amount,  # type: ignore[attr-defined]
+            due_on=invoice.due_on,
+        )
+        for invoice in invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
+    ]
+
+
+def _known_ibans(organisation: Organisation) -> dict[str, int]:
+    from betaald.debtors.models import CustomerIban
+
+    return {
+        normalise_account(iban): customer_id
+        for iban, customer_id in CustomerIban.objects.filter(
+            customer__organisation=organisation
+        ).values_list("iban", "customer_id")
+    }
+
+
+def line_for(tx: BankTransaction) -> matching.BankLine:
+    return matching.BankLine(
+        amount=tx.amount,
+        counterparty_iban=normalise_account(tx.counterparty_iban),
+        structured_reference=tx.structured_reference,
+        remittance=" ".join(part for part in (tx.remittance, tx.end_to_end_id) if part),
+    )
+
+
+def _candidates_json(candidates: Sequence[matching.Candidate]) -> list[dict[str, Any]]:
+    return [
+        {
+            "customer_id": candidate.customer_id,
+            "invoice_ids": list(candidate.invoice_ids),
+            "amount": str(candidate.amount),
+            "reason": candidate.reason,
+            "explanation": candidate.explanation,
+            "score": candidate.score,
+        }
+        for candidate in candidates
+    ]
+
+
+def _register_payment(
+    *,
+    tx: BankTransaction,
+    customer_id: int,
+    amount: Decimal,
+    designated_invoice_id: int | None,
+    actor: Any,
+) -> Any:
+    from betaald.debtors.models import Customer
+    from betaald.invoices.models import Invoice
+    from betaald.payments.services import payment_register
+
+    customer = Customer.objects.get(pk=customer_id, organisation=tx.organisation)
+    designated = (
+        Invoice.objects.get(pk=designated_invoice_id, organisation=tx.organisation)
+        if designated_invoice_id
+        else None
+    )
+    payment = payment_register(
+        organisation=tx.organisation,
+        customer=customer,
+        amount=amount,
+        received_on=tx.booking_date or tx.value_date or timezone.localdate(),
+        method="bank_transfer",
+        description=(tx.remittance or tx.structured_reference)[:300],
+        counterparty_iban=tx.counterparty_iban,
+        designated_invoice=designated,
+        actor=actor,
+    )
+    tx.payments.add(payment)
+    return payment
+
+
+def _learn_iban(tx: BankTransaction, customer_id: int) -> None:
+    from betaald.debtors.models import CustomerIban
+
+    iban = normalise_account(tx.counterparty_iban)
+    if not iban:
+        return
+    if not CustomerIban.objects.filter(customer_id=customer_id, iban=iban).exists():
+        CustomerIban.objects.create(customer_id=customer_id, iban=iban, source="bank_match")
+
+
+def _book_candidate(
+    tx: BankTransaction, candidate: matching.Candidate | dict[str, Any], actor: Any
+) -> None:
+    if isinstance(candidate, dict):
+        customer_id = int(candidate["customer_id"])
+        invoice_ids = [int(i) for i in candidate["invoice_ids"]]
+    else:
+        customer_id, invoice_ids = candidate.customer_id, list(candidate.invoice_ids)
+    designated = invoice_ids[0] if len(invoice_ids) == 1 else None
+    _register_payment(
+        tx=tx,
+        customer_id=customer_id,
+        amount=tx.amount,
+        designated_invoice_id=designated,
+        actor=actor,
+    )
+    tx.customer_id = customer_id
+
+
+def transactions_match(
+    *,
+    organisation: Organisation,
+    transaction_ids: Sequence[int] | None = None,
+    actor: Any = None,
+    threshold: int = matching.AUTO_BOOK_THRESHOLD,
+) -> dict[str, int]:
+    """Match unmatched incoming EUR transactions: book the unambiguous ones above `threshold`
+    through the payments service, put the rest in the review queue, handle returns.
+
+    Each transaction is booked in its own database transaction, so one failure never undoes
+    the others. Returns counts per outcome.
+    """
+    queryset = BankTransaction.objects.filter(
+        organisation=organisation, status=TransactionStatus.UNMATCHED
+    ).order_by("booking_date", "pk")
+    if transaction_ids is not None:
+        queryset = queryset.filter(pk__in=list(transaction_ids))
+    pending = list(queryset)
+    counts: Counter[str] = Counter()
+    if not pending:
+        return {}
+    returns = [tx for tx in pending if tx.is_return]
+    for tx in returns:
+        counts[return_process(transaction_id=tx.pk, actor=actor)] += 1
+    incoming = [tx for tx in pending if not tx.is_return and tx.is_credit]
+    if not incoming:
+        return dict(counts)
+    items = _open_items(organisation)
+    index = matching.OpenItemIndex(items, _known_ibans(organisation))
+    for tx in incoming:
+        candidates = matching.candidates(line_for(tx), index)
+        decision = matching.decide(candidates, threshold=threshold)
+        with transaction.atomic():
+            locked = BankTransaction.objects.select_for_update().get(pk=tx.pk)
+            if locked.status != TransactionStatus.UNMATCHED:
+                continue
+            locked.candidates = _candidates_json(candidates)
+            if decision is not None:
+                _book_candidate(locked, decision, actor)
+                locked.status = TransactionStatus.MATCHED
+                locked.matched_at = timezone.now()
+                counts["matched"] += 1
+                index.consume(decision)
+            else:
+                locked.status = TransactionStatus.REVIEW
+                counts["review"] += 1
+            locked.save(update_fields=["candidates", "status", "matched_at", "customer"])
+            event_record(
+                name="bank.transaction.matched"
+                if decision is not None
+                else "bank.transaction.queued",
+                organisation=organisation,
+                actor=actor,
+                subject=locked,
+                customer=locked.customer,
+                after={
+                    "amount": str(locked.amount),
+                    "status": locked.status,
+                    "candidates": locked.candidates[:5],
+                },
+            )
+    return dict(counts)
+
+
+def _review_transaction(organisation: Organisation, transaction_id: int) -> BankTransaction:
+    tx = (
+        BankTransaction.objects.select_for_update()
+        .filter(organisation=organisation, pk=transaction_id)
+        .first()
+    )
+    if tx is None:
+        raise ReviewError("no such bank transaction", field="transaction")
+    if tx.status not in (TransactionStatus.REVIEW, TransactionStatus.UNMATCHED):
+        raise ReviewError(
+            f"the transaction is {tx.get_status_display().lower()}, not waiting for review",
+            field="transaction",
+        )
+    if tx.currency != MATCHABLE_CURRENCY or not tx.is_credit:
+        raise ReviewError("only incoming EUR transactions can be booked", field="transaction")
+    return tx
+
+
+@transaction.atomic
+def transaction_accept(
+    *,
+    organisation: Organisation,
+    transaction_id: int,
+    candidate_index: int,
+    actor: Any = None,
+) -> BankTransaction:
+    """Book a review-queue transaction as its candidate number `candidate_index` proposes; the
+    counterparty IBAN is learned on the customer."""
+    tx = _review_transaction(organisation, transaction_id)
+    if not 0 <= candidate_index < len(tx.candidates):
+        raise ReviewError("no such candidate", field="candidate")
+    candidate = tx.candidates[candidate_index]
+    _book_candidate(tx, candidate, actor)
+    _learn_iban(tx, int(candidate["customer_id"]))
+    tx.status = TransactionStatus.ACCEPTED
+    tx.matched_at = timezone.now()
+    tx.save(update_fields=["status", "matched_at", "customer"])
+    event_record(
+        name="bank.transaction.accepted",
+        organisation=organisation,
+        actor=actor,
+        subject=tx,
+        customer=tx.customer,
+        after={"candidate": candidate, "amount": str(tx.amount)},
+    )
+    return tx
+
+
+@transaction.atomic
+def transaction_split(
+    *,
+    organisation: Organisation,
+    transaction_id: int,
+    customer_id: int,
+    parts: Sequence[tuple[int, Decimal]],
+    actor: Any = None,
+) -> BankTransaction:
+    """Book one bank transaction as several payments of one customer, each designated to an
+    invoice (art. 6:43 lid 1 BW: the debtor's designation); the parts must add up exactly."""
+    from betaald.invoices.models import Invoice
+
+    tx = _review_transaction(organisation, transaction_id)
+    if not parts:
+        raise ReviewError("give at least one invoice and amount", field="parts")
+    total = sum((amount for _, amount in parts), Decimal("0"))
+    if any(amount <= 0 for _, amount in parts):
+        raise ReviewError("every part must be a positive amount", field="parts")
+    if total != tx.amount:
+        raise ReviewError(
+            f"the parts add up to {total}, the transaction is {tx.amount}", field="parts"
+        )
+    invoice_ids = [invoice_id for invoice_id, _ in parts]
+    invoices = Invoice.objects.filter(
+        organisation=organisation, customer_id=customer_id, pk__in=invoice_ids
+    )
+    if invoices.count() != len(set(invoice_ids)):
+        raise ReviewError("every invoice must be one of this customer's", field="parts")
+    for invoice_id, amount in parts:
+        _register_payment(
+            tx=tx,
+            customer_id=customer_id,
+            amount=amount,
+            designated_invoice_id=invoice_id,
+            actor=actor,
+        )
+    _learn_iban(tx, customer_id)
+    tx.customer_id = customer_id
+    tx.status = TransactionStatus.ACCEPTED
+    tx.matched_at = timezone.now()
+    tx.save(update_fields=["status", "matched_at", "customer"])
+    event_record(
+        name="bank.transaction.split",
+        organisation=organisation,
+        actor=actor,
+        subject=tx,
+        customer=tx.customer,
+        after={"parts": [[invoice_id, str(amount)] for invoice_id, amount in parts]},
+    )
+    return tx
+
+
+@transaction.atomic
+def transaction_not_ours(
+    *, organisation: Organisation, transaction_id: int, actor: Any = None
+) -> BankTransaction:
+    """Mark a transaction as not a payment of any customer: it leaves the review queue."""
+    tx = _review_transaction(organisation, transaction_id)
+    tx.status = TransactionStatus.NOT_OURS
+    tx.save(update_fields=["status"])
+    event_record(
+        name="bank.transaction.not_ours",
+        organisation=organisation,
+        actor=actor,
+        subject=tx,
+        after={"amount": str(tx.amount), "counterparty": tx.counterparty_name},
+    )
+    return tx
+
+
+# --- returns (R-transactions) -----------------------------------------------------------
+
+
+def _payment_for_return(tx: BankTransaction) -> Any:
+    """The payment a return undoes: booked from a transaction with the same end-to-end id (or
+    mandate), else from the same counterparty IBAN and amount."""
+    from betaald.payments.models import Payment
+
+    earlier = BankTransaction.objects.filter(
+        organisation=tx.organisation, is_return=False, payments__isnull=False
+    ).exclude(pk=tx.pk)
+    if tx.end_to_end_id:
+        found = earlier.filter(end_to_end_id=tx.end_to_end_id).first()
+        if found is not None:
+            return found.payments.filter(reverses__isnull=True).first()
+    if tx.counterparty_iban:
+        return (
+            Payment.objects.filter(
+                organisation=tx.organisation,
+                counterparty_iban=tx.counterparty_iban,
+                amount=tx.amount,
+                reverses__isnull=True,
+                reversed_by__isnull=True,
+            )
+            .order_by("-received_on", "-pk")
+            .first()
+        )
+    return None
+
+
+def return_process(*, transaction_id: int, actor: Any = None) -> str:
+    """Handle an R-transaction: reverse the payment it undoes through the payments service when
+    that service offers a reversal and the payment is found, else queue it for review."""
+    with transaction.atomic():
+        tx = BankTransaction.objects.select_for_update().get(pk=transaction_id)
+        if tx.status != TransactionStatus.UNMATCHED or not tx.is_return:
+            return "skipped"
+        from betaald.payments import services as payment_services
+
+        reverse = getattr(payment_services, "payment_reverse", None)
+        payment = _payment_for_return(tx) if tx.currency == MATCHABLE_CURRENCY else None
+        if reverse is not None and payment is not None:
+            reversal = reverse(
+                payment=payment,
+                reversed_on=tx.booking_date or timezone.localdate(),
+                reason=f"bank return {tx.return_reason}".strip(),
+                actor=actor,
+            )
+            tx.payments.add(reversal)
+            tx.customer_id = payment.customer_id
+            tx.status = TransactionStatus.RETURN_REVERSED
+            outcome = "return_reversed"
+        else:
+            tx.status = TransactionStatus.RETURN_REVIEW
+            outcome = "return_review"
+        tx.save(update_fields=["status", "customer"])
+        event_record(
+            name="bank.transaction.returned",
+            organisation=tx.organisation,
+            actor=actor,
+            subject=tx,
+            customer=tx.customer,
+            after={
+                "amount": str(tx.amount),
+                "reason": tx.return_reason,
+                "status": tx.status,
+                "payment": payment.pk if payment is not None else None,
+            },
+        )
+        return outcome

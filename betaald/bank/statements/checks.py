@@ -1,0 +1,97 @@
+"""Checks that never refuse a file but are reported beside it: balances that do not add up,
+entries in another currency than the statement's, and IBANs with a bad checksum."""
+
+from __future__ import annotations
+
+import re
+
+from schwifty import IBAN
+from schwifty.exceptions import InvalidCountryCode, SchwiftyException
+
+from betaald.bank.statements.records import ParsedFile, Statement
+
+_IBAN_SHAPE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,32}$")
+
+
+def looks_like_iban(value: str) -> bool:
+    return bool(_IBAN_SHAPE.match(value.replace(" ", "").upper()))
+
+
+def iban_problem(value: str) -> str | None:
+    """Why an IBAN-shaped value is not a valid IBAN (checksum, length), or None when it is."""
+    try:
+        IBAN(value, validate_bban=False)
+    except InvalidCountryCode:
+        return None  # not an IBAN at all (e.g. a US account number "DD0110...")
+    except SchwiftyException as error:
+        return str(error) or type(error).__name__
+    return None
+
+
+def _label(index: int, statement: Statement) -> str:
+    name = statement.identifier or f"#{index}"
+    return f"statement {index} ({name}, account {statement.account})"
+
+
+def balance_warnings(index: int, statement: Statement) -> list[str]:
+    opening, closing = statement.opening_balance, statement.closing_balance
+    label = _label(index, statement)
+    if opening is None or closing is None:
+        missing = "opening" if opening is None else "closing"
+        return [f"{label}: no {missing} balance, the balance cannot be checked"]
+    if opening.currency != closing.currency:
+        return [
+            f"{label}: opening balance in {opening.currency} and closing balance in "
+            f"{closing.currency}, the balance cannot be checked"
+        ]
+    total = sum(
+        (e.signed_amount for e in statement.entries if e.currency == opening.currency),
+        opening.amount,
+    )
+    if total != closing.amount:
+        return [
+            f"{label}: balances do not add up: opening {opening.amount} + entries "
+            f"{total - opening.amount} = {total}, but the closing balance is {closing.amount} "
+            f"{closing.currency}"
+        ]
+    return []
+
+
+def currency_warnings(index: int, statement: Statement) -> list[str]:
+    others = sorted({e.currency for e in statement.entries if e.currency != statement.currency})
+    if statement.currency and others:
+        return [
+            f"{_label(index, statement)}: entries in {', '.join(others)} on a "
+            f"{statement.currency} account"
+        ]
+    return []
+
+
+def iban_warnings(index: int, statement: Statement) -> list[str]:
+    warnings = []
+    if looks_like_iban(statement.account):
+        problem = iban_problem(statement.account)
+        if problem:
+            warnings.append(f"{_label(index, statement)}: account IBAN is invalid: {problem}")
+    seen: set[str] = set()
+    for entry in statement.entries:
+        for tx in entry.transactions:
+            iban = tx.counterparty_iban
+            if iban and iban not in seen and looks_like_iban(iban):
+                seen.add(iban)
+                problem = iban_problem(iban)
+                if problem:
+                    warnings.append(
+                        f"{entry.place}: counterparty IBAN {iban} is invalid: {problem}"
+                    )
+    return warnings
+
+
+def file_warnings(parsed: ParsedFile) -> list[str]:
+    """Every warning for a parsed file: the parser's own, then the checks, per statement."""
+    warnings = list(parsed.warnings)
+    for index, statement in enumerate(parsed.statements, start=1):
+        warnings += balance_warnings(index, statement)
+        warnings += currency_warnings(index, statement)
+        warnings += iban_warnings(index, statement)
+    return warnings
