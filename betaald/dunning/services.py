@@ -1,0 +1,1530 @@
+"""Every write of the dunning engine: policies, holds, the daily run, approvals, tasks.
+
+The daily run (`dunning_run`) selects the states with ``next_action_on <= today`` in chunks,
+locked with ``select_for_update(skip_locked=True)`` in a stable order, asks the core
+(`betaald.core.dunning.next_step`) what each claim needs, groups all invoices of one customer
+reaching the same step into one message (costs on their summed principal, art. 6:96 lid 7 BW)
+and writes steps, messages, tasks and states with bulk statements. The unique
+(invoice, step) key of `StepExecution` and the outbox's unique message key make a second run,
+a crash half way and two concurrent runs harmless. See docs/algorithms/dunning.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from betaald.audit.models import Event
+from betaald.audit.services import event_record
+from betaald.core import dunning as core
+from betaald.core.errors import DomainError
+from betaald.core.money import ZERO
+from betaald.debtors.models import Contact, ContactRole, Customer
+from betaald.dunning import charges as charging
+from betaald.dunning.models import (
+    CallTask,
+    CustomerDunning,
+    DunningPolicy,
+    DunningRun,
+    DunningState,
+    DunningStep,
+    ExecutionStatus,
+    Hold,
+    HoldKind,
+    RunStatus,
+    StepExecution,
+    TaskKind,
+    TaskOutcome,
+)
+from betaald.dunning.policies import PolicyBook, PolicyEntry, step_fields_from_core
+from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from betaald.invoices.selectors import with_balance
+from betaald.organisations.models import Organisation
+from betaald.payments.models import Allocation, Payment
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+ONE_DAY = timedelta(days=1)
+MESSAGE_CHANNELS = frozenset({core.Channel.EMAIL, core.Channel.LETTER, core.Channel.SMS})
+# A call step that falls back to a message (no phone number) sends a plain reminder.
+MESSAGE_KIND_FOR_CALL = core.MessageKind.REMINDER.value
+STATE_FIELDS = [
+    "policy",
+    "due_on",
+    "open_amount",
+    "level",
+    "last_step",
+    "last_step_on",
+    "next_action_on",
+    "pause",
+    "fourteen_day_costs_due_from",
+    "interest_from_on",
+    "costs_claimed",
+    "late_fee_charged",
+]
+
+
+# ------------------------------------------------------------------------------------ policies
+
+
+@transaction.atomic
+def dunning_policies_install_defaults(
+    *, organisation: Organisation, actor: Any = None
+) -> list[DunningPolicy]:
+    """Give an organisation the default policies (business, consumer, late fee); idempotent.
+
+    Business and consumer become the defaults for their kind unless one is already chosen.
+    """
+    installed: list[DunningPolicy] = []
+    for default in core.default_policies():
+        policy, created = DunningPolicy.objects.get_or_create(
+            organisation=organisation,
+            code=default.code,
+            defaults={
+                "name": default.name,
+                "debtor_kind": default.debtor_kind.value,
+                "minimum_amount": default.minimum_amount,
+            },
+        )
+        if not created:
+            continue
+        DunningStep.objects.bulk_create(
+            [
+                DunningStep(policy=policy, position=index, **step_fields_from_core(step))
+                for index, step in enumerate(default.steps)
+            ]
+        )
+        if default.code == core.default_policy_code(default.debtor_kind) and not (
+            DunningPolicy.objects.filter(
+                organisation=organisation, debtor_kind=default.debtor_kind.value, is_default=True
+            ).exists()
+        ):
+            policy.is_default = True
+            policy.save(update_fields=["is_default"])
+        installed.append(policy)
+        event_record(
+            name="dunning.policy.installed",
+            organisation=organisation,
+            actor=actor,
+            subject=policy,
+            after={"code": policy.code, "steps": len(default.steps)},
+        )
+    if installed:
+        waiting = DunningState.objects.filter(organisation=organisation, pause="no_policy")
+        dunning_refresh_invoices(invoice_ids=list(waiting.values_list("invoice_id", flat=True)))
+    return installed
+
+
+@dataclass
+class StepInput:
+    """One step as a form or API gives it; `pk` for an existing step."""
+
+    fields: dict[str, Any]
+    pk: int | None = None
+
+
+@transaction.atomic
+def dunning_policy_save(
+    *,
+    organisation: Organisation,
+    actor: Any,
+    policy: DunningPolicy | None,
+    fields: dict[str, Any],
+    steps: Sequence[StepInput],
+) -> DunningPolicy:
+    """Create or change a policy and its steps; the core validates the whole policy first.
+
+    A bad policy is refused with a `ValidationError` naming the field (``steps[2].offset_days``).
+    Steps that were carried out for an invoice cannot be removed (their history stays).
+    """
+    from betaald.dunning.policies import policy_to_core
+
+    before = None
+    if policy is None:
+        policy = DunningPolicy(organisation=organisation)
+    else:
+        if policy.organisation_id != organisation.pk:
+            raise ValidationError({"policy": _("unknown policy")})
+        policy = DunningPolicy.objects.select_for_update().get(pk=policy.pk)
+        before = {"name": policy.name, "steps": list(policy.steps.values_list("code", flat=True))}
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    existing = {s.pk: s for s in policy.steps.all()} if policy.pk else {}
+    new_steps: list[DunningStep] = []
+    for position, item in enumerate(steps):
+        step = existing.get(item.pk) if item.pk else None
+        if step is None:
+            step = DunningStep()
+        for name, value in item.fields.items():
+            setattr(step, name, value)
+        step.position = position
+        new_steps.append(step)
+    try:
+        core.validate_policy(policy_to_core(policy, new_steps))
+    except DomainError as error:
+        raise ValidationError({error.field or "__all__": error.message}) from error
+    except ValueError as error:
+        raise ValidationError({"__all__": str(error)}) from error
+    policy.full_clean()
+    if policy.is_default:
+        DunningPolicy.objects.filter(
+            organisation=organisation, debtor_kind=policy.debtor_kind, is_default=True
+        ).exclude(pk=policy.pk).update(is_default=False)
+    policy.save()
+    kept = {s.pk for s in new_steps if s.pk}
+    removed = [pk for pk in existing if pk not in kept]
+    if StepExecution.objects.filter(step_id__in=removed).exists():
+        raise ValidationError(
+            {"steps": _("a step that was carried out for an invoice cannot be removed")}
+        )
+    DunningStep.objects.filter(pk__in=removed).delete()
+    # Positions are free to change: park the kept steps first so codes never collide.
+    for step in new_steps:
+        step.policy = policy
+        if step.pk:
+            step.code = f"~{step.pk}"
+            step.save(update_fields=["code"])
+    for step, item in zip(new_steps, steps, strict=True):
+        step.code = item.fields.get("code", step.code)
+        step.full_clean(exclude=["policy"])
+        step.save()
+    event_record(
+        name="dunning.policy.saved",
+        organisation=organisation,
+        actor=actor,
+        subject=policy,
+        before=before,
+        after={"name": policy.name, "steps": [s.code for s in new_steps]},
+    )
+    transaction.on_commit(lambda: _refresh_policy_async(policy.pk))
+    return policy
+
+
+def _refresh_policy_async(policy_id: int) -> None:
+    from betaald.dunning.tasks import dunning_refresh_policy
+
+    dunning_refresh_policy.enqueue(policy_id)
+
+
+@transaction.atomic
+def customer_policy_set(*, customer: Customer, policy: DunningPolicy | None, actor: Any) -> None:
+    """Give a customer its own policy (None: back to the default for its kind)."""
+    if policy is not None and policy.organisation_id != customer.organisation_id:
+        raise ValidationError({"policy": _("unknown policy")})
+    before = CustomerDunning.objects.filter(customer=customer).values_list("policy_id", flat=True)
+    old = before.first()
+    if policy is None:
+        CustomerDunning.objects.filter(customer=customer).delete()
+    else:
+        CustomerDunning.objects.update_or_create(customer=customer, defaults={"policy": policy})
+    event_record(
+        name="dunning.customer.policy_set",
+        organisation=customer.organisation,
+        actor=actor,
+        customer=customer,
+        before={"policy": old},
+        after={"policy": policy.pk if policy else None},
+    )
+    ids = list(DunningState.objects.filter(customer=customer).values_list("invoice_id", flat=True))
+    dunning_refresh_invoices(invoice_ids=ids)
+
+
+# --------------------------------------------------------------------------------- claim loading
+
+
+@dataclass
+class Claim:
+    """One invoice as the engine sees it, loaded in bulk for a chunk."""
+
+    invoice: Invoice
+    open_amount: Decimal
+    state: DunningState
+    entry: PolicyEntry | None
+    snapshot: core.ClaimSnapshot | None = None
+    awaiting: bool = False
+    needs_fix: bool = False
+    executed_codes: set[str] = field(default_factory=set)
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.invoice.status == InvoiceStatus.ISSUED
+            and self.invoice.kind == InvoiceKind.INVOICE
+            and self.invoice.due_on is not None
+            and self.open_amount > 0
+        )
+
+
+def customer_credits(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Money of each customer not applied to any invoice: unallocated payments and credit
+    notes (a credit balance that covers an invoice pauses its dunning)."""
+    ids = list(set(customer_ids))
+    credit: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for customer_id, amount in (
+        Payment.objects.filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    ):
+        credit[customer_id] += amount or ZERO
+    for customer_id, amount in (
+        Allocation.objects.filter(payment__customer_id__in=ids)
+        .values("payment__customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("payment__customer_id", "total")
+    ):
+        credit[customer_id] -= amount or ZERO
+    notes = with_balance(
+        Invoice.objects.filter(
+            customer_id__in=ids, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
+        )
+    ).only("pk", "customer_id")
+    for note in notes:
+        open_amount = getattr(note, "open_amount", None)
+        if open_amount is not None and open_amount < 0:
+            credit[note.customer_id] += -open_amount
+    return dict(credit)
+
+
+def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
+    invoices = list(
+        with_balance(Invoice.objects.filter(pk__in=invoice_ids))
+        .select_related("customer", "organisation")
+        .order_by("pk")
+    )
+    states = {s.invoice_id: s for s in DunningState.objects.filter(invoice_id__in=invoice_ids)}
+    customer_ids = {i.customer_id for i in invoices}
+    book.load_overrides(customer_ids)
+    executions: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
+    for invoice_id, step_id, status, executed_on in StepExecution.objects.filter(
+        invoice_id__in=invoice_ids
+    ).values_list("invoice_id", "step_id", "status", "executed_on"):
+        executions[invoice_id].append((step_id, status, executed_on))
+    holds: dict[int | None, list[Hold]] = defaultdict(list)
+    customer_holds: dict[int, list[Hold]] = defaultdict(list)
+    for hold in Hold.objects.filter(released_at__isnull=True).filter(
+        Q(invoice_id__in=invoice_ids) | Q(customer_id__in=customer_ids, invoice__isnull=True)
+    ):
+        if hold.invoice_id is None:
+            customer_holds[hold.customer_id].append(hold)
+        else:
+            holds[hold.invoice_id].append(hold)
+    fixes = set(
+        CallTask.objects.filter(
+            invoice_id__in=invoice_ids, kind=TaskKind.FIX, closed_at__isnull=True
+        ).values_list("invoice_id", flat=True)
+    )
+    credits = customer_credits(customer_ids) if customer_ids else {}
+    claims: list[Claim] = []
+    for invoice in invoices:
+        customer = invoice.customer
+        entry = book.for_customer(customer.pk, invoice.organisation_id, customer.kind)
+        state = states.get(invoice.pk) or DunningState(
+            invoice=invoice,
+            organisation_id=invoice.organisation_id,
+            customer_id=invoice.customer_id,
+            due_on=invoice.due_on or date.min,
+        )
+        open_amount = Decimal(getattr(invoice, "open_amount", None) or ZERO)
+        claim = Claim(invoice=invoice, open_amount=open_amount, state=state, entry=entry)
+        claim.needs_fix = invoice.pk in fixes
+        if entry is not None and invoice.due_on is not None:
+            level = 0
+            done: list[core.StepDone] = []
+            for step_id, status, executed_on in executions.get(invoice.pk, []):
+                index = entry.step_index(step_id)
+                if index is None:
+                    continue
+                code = entry.steps[index].code
+                claim.executed_codes.add(code)
+                if status == ExecutionStatus.AWAITING_APPROVAL:
+                    claim.awaiting = True
+                    continue
+                level = max(level, index + 1)
+                if status == ExecutionStatus.DONE:
+                    done.append(core.StepDone(code, executed_on))
+            active = holds.get(invoice.pk, []) + customer_holds.get(customer.pk, [])
+            claim.snapshot = core.ClaimSnapshot(
+                due_on=invoice.due_on,
+                open_amount=open_amount,
+                level=level,
+                done=tuple(sorted(done, key=lambda d: d.on)),
+                holds=tuple(
+                    core.Hold(core.HoldKind(h.kind), until=h.until, starts_on=h.starts_on)
+                    for h in active
+                ),
+                customer_credit=credits.get(customer.pk, ZERO),
+                fourteen_day_costs_due_from=state.fourteen_day_costs_due_from,
+            )
+        claims.append(claim)
+    return claims
+
+
+def _settle_state(claim: Claim, today: date | None, *, processed: bool = False) -> None:
+    """Recompute `next_action_on` and the pause of a claim's state from its snapshot."""
+    state = claim.state
+    state.open_amount = claim.open_amount
+    state.due_on = claim.invoice.due_on or state.due_on
+    state.policy_id = claim.entry.model.pk if claim.entry else None
+    if not claim.is_open:
+        state.next_action_on = None
+        state.pause = core.Pause.SETTLED.value
+        return
+    if claim.entry is None or claim.snapshot is None:
+        state.next_action_on = None
+        state.pause = "no_policy"
+        return
+    state.level = claim.snapshot.level
+    if claim.awaiting:
+        state.next_action_on = None
+        state.pause = "awaiting_approval"
+        return
+    if claim.needs_fix:
+        state.next_action_on = None
+        state.pause = "needs_fix"
+        return
+    policy = claim.entry.policy
+    state.next_action_on = core.next_action_on(
+        claim.snapshot, policy, processed_on=today if processed else None
+    )
+    reason = core.pause_reason(claim.snapshot, policy, today) if today else None
+    state.pause = reason.value if reason else ""
+
+
+def _save_states(states: list[DunningState]) -> None:
+    new = [s for s in states if s._state.adding]
+    old = [s for s in states if not s._state.adding]
+    if new:
+        DunningState.objects.bulk_create(new, batch_size=CHUNK_SIZE, ignore_conflicts=True)
+        for state in new:
+            state._state.adding = False
+    if old:
+        DunningState.objects.bulk_update(old, STATE_FIELDS, batch_size=CHUNK_SIZE)
+
+
+# ----------------------------------------------------------------------------------- refresh
+
+
+@transaction.atomic
+def dunning_refresh_invoices(*, invoice_ids: Iterable[int], today: date | None = None) -> int:
+    """Recompute the dunning state of these invoices after a payment, credit note, dispute,
+    hold, policy change or a newly issued invoice. Returns how many states were written.
+
+    A partial payment keeps the level and updates the amounts; full payment or a credit
+    note ends all follow-up: `next_action_on` becomes None and open tasks are closed.
+    """
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return 0
+    today = today or timezone.localdate()
+    organisation_ids = set(
+        Invoice.objects.filter(pk__in=ids).values_list("organisation_id", flat=True)
+    )
+    book = PolicyBook(organisation_ids)
+    written = 0
+    for start in range(0, len(ids), CHUNK_SIZE):
+        claims = _load_claims(ids[start : start + CHUNK_SIZE], book)
+        relevant = [
+            c
+            for c in claims
+            if c.invoice.kind == InvoiceKind.INVOICE
+            and c.invoice.status == InvoiceStatus.ISSUED
+            and c.invoice.due_on is not None
+        ]
+        for claim in relevant:
+            _settle_state(claim, today)
+        _save_states([c.state for c in relevant])
+        settled = [c.invoice.pk for c in relevant if not c.is_open]
+        if settled:
+            CallTask.objects.filter(invoice_id__in=settled, closed_at__isnull=True).update(
+                closed_at=timezone.now(), outcome=TaskOutcome.DONE, note=_("Paid or credited.")
+            )
+            StepExecution.objects.filter(
+                invoice_id__in=settled, status=ExecutionStatus.AWAITING_APPROVAL
+            ).update(status=ExecutionStatus.REJECTED, reason=_("Paid or credited."))
+        written += len(relevant)
+    return written
+
+
+def dunning_states_create_missing(
+    *, organisation: Organisation | None = None, today: date | None = None
+) -> int:
+    """Create the state of every issued invoice that has none yet (one anti-join query)."""
+    missing = Invoice.objects.filter(
+        status=InvoiceStatus.ISSUED,
+        kind=InvoiceKind.INVOICE,
+        due_on__isnull=False,
+        dunning__isnull=True,
+    )
+    if organisation is not None:
+        missing = missing.filter(organisation=organisation)
+    ids = list(missing.values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK_SIZE * 10):
+        dunning_refresh_invoices(invoice_ids=ids[start : start + CHUNK_SIZE * 10], today=today)
+    return len(ids)
+
+
+# ---------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunReport:
+    """Counters of one run, written to `DunningRun` as JSON."""
+
+    processed: int = 0
+    executed: int = 0
+    messages: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, Decimal] = field(
+        default_factory=lambda: {"late_fees": ZERO, "interest": ZERO, "costs": ZERO, "vat": ZERO}
+    )
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, step: str, what: str, n: int = 1) -> None:
+        self.counts.setdefault(step, {}).setdefault(what, 0)
+        self.counts[step][what] += n
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def store(self, run: DunningRun) -> None:
+        run.processed = self.processed
+        run.executed = self.executed
+        run.messages = self.messages
+        run.counts = self.counts
+        run.skipped = self.skipped
+        run.totals = {key: str(value) for key, value in self.totals.items()}
+        run.errors = self.errors[:1000]
+        run.warnings = self.warnings
+
+
+@dataclass
+class Group:
+    """The invoices of one customer reaching one step on one day: one message."""
+
+    customer: Customer
+    entry: PolicyEntry
+    index: int
+    claims: list[Claim]
+
+    @property
+    def step(self) -> core.Step:
+        return self.entry.policy.steps[self.index]
+
+    @property
+    def step_model(self) -> DunningStep:
+        return self.entry.steps[self.index]
+
+
+@dataclass
+class Plan:
+    """The writes of one chunk, made in bulk after the decisions."""
+
+    executions: list[StepExecution] = field(default_factory=list)
+    drafts: list[Any] = field(default_factory=list)
+    tasks: list[CallTask] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    statuses: list[tuple[Customer, str, str]] = field(default_factory=list)
+    states: list[DunningState] = field(default_factory=list)
+
+    def merge(self, other: Plan) -> None:
+        self.executions += other.executions
+        self.drafts += other.drafts
+        self.tasks += other.tasks
+        self.events += other.events
+        self.statuses += other.statuses
+        self.states += other.states
+
+
+class RunRolledBack(Exception):
+    """Raised at the end of a dry run to undo its writes."""
+
+
+def reachable_channels(
+    customer: Customer, ap_email: str, has_phone_contact: bool
+) -> frozenset[core.Channel]:
+    """The channels a customer can be reached on (missing email -> a letter, per fallback)."""
+    found: set[core.Channel] = set()
+    if ap_email or customer.email:
+        found.add(core.Channel.EMAIL)
+    if (customer.postal_street or customer.street) and (customer.postal_city or customer.city):
+        found.add(core.Channel.LETTER)
+    if customer.phone:
+        found.add(core.Channel.SMS)
+    if customer.phone or has_phone_contact:
+        found.add(core.Channel.CALL)
+    return frozenset(found)
+
+
+def _contacts(customer_ids: Iterable[int]) -> tuple[dict[int, str], set[int]]:
+    emails: dict[int, str] = {}
+    phones: set[int] = set()
+    for customer_id, role, email, phone in (
+        Contact.objects.filter(customer_id__in=set(customer_ids))
+        .order_by("customer_id", "name", "id")
+        .values_list("customer_id", "role", "email", "phone")
+    ):
+        if role == ContactRole.ACCOUNTS_PAYABLE and email:
+            emails.setdefault(customer_id, email)
+        if phone:
+            phones.add(customer_id)
+    return emails, phones
+
+
+def invoice_problems(
+    claim: Claim, draft_credit_ids: set[int], channels: Sequence[Any]
+) -> list[str]:
+    """The checks before the first reminder: the amount is right (no credit note pending),
+    the customer can be reached, the payment instructions are complete."""
+    problems = []
+    if claim.invoice.pk in draft_credit_ids:
+        problems.append(_("A credit note for this invoice is still a draft."))
+    if not channels:
+        problems.append(_("The customer has no reachable email or postal address."))
+    if not claim.invoice.payment_reference:
+        problems.append(_("The invoice has no payment reference (betalingskenmerk)."))
+    if not claim.invoice.organisation.iban:
+        problems.append(_("The organisation has no IBAN to pay to."))
+    return problems
+
+
+def dunning_run(
+    *,
+    today: date,
+    organisation: Organisation | None = None,
+    dry_run: bool = False,
+    actor: Any = None,
+    run: DunningRun | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> DunningRun:
+    """The daily run: carry out every step that is due on `today`; returns the run report.
+
+    Safe to run twice and concurrently. With `dry_run` everything is computed and counted,
+    then rolled back; only the report is kept.
+    """
+    if run is None:
+        run = DunningRun.objects.create(
+            organisation=organisation,
+            run_on=today,
+            is_dry_run=dry_run,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    report = RunReport()
+    try:
+        if dry_run:
+            try:
+                with transaction.atomic():
+                    _run_all(run, report, today, organisation, actor, chunk_size, dry_run=True)
+                    raise RunRolledBack
+            except RunRolledBack:
+                pass
+        else:
+            _run_all(run, report, today, organisation, actor, chunk_size, dry_run=False)
+    except Exception as error:
+        logger.exception("dunning run %s failed", run.pk)
+        report.errors.append({"invoice": "", "error": f"run failed: {error}"})
+        run.status = RunStatus.FAILED
+    else:
+        run.status = RunStatus.DONE
+    report.store(run)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _due(today: date, organisation: Organisation | None) -> Any:
+    due = DunningState.objects.filter(next_action_on__lte=today)
+    if organisation is not None:
+        due = due.filter(organisation=organisation)
+    return due
+
+
+def _run_all(
+    run: DunningRun,
+    report: RunReport,
+    today: date,
+    organisation: Organisation | None,
+    actor: Any,
+    chunk_size: int,
+    *,
+    dry_run: bool,
+) -> None:
+    dunning_states_create_missing(organisation=organisation, today=today)
+    run.total = _due(today, organisation).count()
+    DunningRun.objects.filter(pk=run.pk).update(total=run.total)
+    book = PolicyBook([organisation.pk] if organisation is not None else None)
+    last: tuple[date, int] = (date.min, 0)
+    while True:
+        with transaction.atomic():
+            due = _due(today, organisation).filter(
+                Q(next_action_on__gt=last[0]) | Q(next_action_on=last[0], invoice_id__gt=last[1])
+            )
+            if not dry_run:
+                due = due.select_for_update(skip_locked=True)
+            rows = list(
+                due.order_by("next_action_on", "invoice_id").values_list(
+                    "next_action_on", "invoice_id"
+                )[:chunk_size]
+            )
+            if not rows:
+                break
+            last = rows[-1]
+            _run_chunk([invoice_id for _day, invoice_id in rows], today, run, book, report, actor)
+        report.processed += len(rows)
+        if not dry_run:
+            DunningRun.objects.filter(pk=run.pk).update(processed=report.processed)
+
+
+def _run_chunk(
+    ids: list[int],
+    today: date,
+    run: DunningRun,
+    book: PolicyBook,
+    report: RunReport,
+    actor: Any,
+) -> None:
+    """Decide, plan and write one chunk. Planning is per claim and per group, so one broken
+    claim is reported and skipped; if the bulk write fails, the groups are written one by one
+    to find the broken one."""
+    claims = _load_claims(ids, book)
+    groups: dict[tuple[int, int], Group] = {}
+    plan = Plan()
+    broken: dict[int, str] = {}
+    draft_credits = set(
+        Invoice.objects.filter(
+            credited_invoice_id__in=ids, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.DRAFT
+        ).values_list("credited_invoice_id", flat=True)
+    )
+    ap_emails, phone_contacts = _contacts(c.invoice.customer_id for c in claims)
+    for claim in claims:
+        own = Plan()
+        try:
+            decided = _decide(claim, today, run, report, own)
+        except Exception as error:  # one broken claim is reported and skipped
+            _broken([claim], error, report, broken)
+            continue
+        plan.merge(own)
+        if decided is None:
+            continue
+        entry, chosen = decided
+        key = (claim.invoice.customer_id, entry.steps[chosen.index].pk)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(claim.invoice.customer, entry, chosen.index, [])
+        group.claims.append(claim)
+    group_plans: list[tuple[Group, Plan]] = []
+    for group in groups.values():
+        own = Plan()
+        try:
+            _plan_group(
+                group, today, run, report, own, actor, draft_credits, ap_emails, phone_contacts
+            )
+        except Exception as error:
+            _broken(group.claims, error, report, broken)
+            continue
+        group_plans.append((group, own))
+    whole = Plan()
+    whole.merge(plan)
+    for _group, own in group_plans:
+        whole.merge(own)
+    try:
+        with transaction.atomic():
+            _write(whole, run, report, today)
+    except Exception:
+        logger.warning("dunning: bulk write failed, writing group by group", exc_info=True)
+        _write(plan, run, report, today)
+        for group, own in group_plans:
+            try:
+                with transaction.atomic():
+                    _write(own, run, report, today)
+            except Exception as error:
+                _broken(group.claims, error, report, broken)
+    if broken:
+        DunningState.objects.filter(invoice_id__in=list(broken)).update(
+            next_action_on=today + ONE_DAY, pause="error"
+        )
+
+
+def _broken(
+    claims: list[Claim], error: Exception, report: RunReport, broken: dict[int, str]
+) -> None:
+    """Report claims that could not be processed; they are retried the next day."""
+    for claim in claims:
+        logger.warning("dunning: invoice %s skipped: %s", claim.invoice.pk, error)
+        broken[claim.invoice.pk] = str(error)
+        report.errors.append(
+            {
+                "invoice": str(claim.invoice.pk),
+                "number": claim.invoice.number,
+                "error": f"{type(error).__name__}: {error}",
+            }
+        )
+
+
+def _decide(
+    claim: Claim, today: date, run: DunningRun, report: RunReport, plan: Plan
+) -> tuple[PolicyEntry, core.NextStep] | None:
+    """Ask the core for the claim's step today; record skipped and awaiting steps."""
+    if not claim.is_open or claim.entry is None or claim.snapshot is None:
+        _settle_state(claim, today, processed=True)
+        plan.states.append(claim.state)
+        return None
+    if claim.awaiting or claim.needs_fix:
+        _settle_state(claim, today, processed=True)
+        plan.states.append(claim.state)
+        return None
+    entry = claim.entry
+    chosen = core.next_step(claim.snapshot, entry.policy, today)
+    if chosen is None:
+        _settle_state(claim, today, processed=True)
+        plan.states.append(claim.state)
+        return None
+    for skipped in chosen.skipped:
+        model = entry.steps[entry.policy.steps.index(skipped)]
+        if skipped.code in claim.executed_codes:
+            continue
+        plan.executions.append(
+            StepExecution(
+                organisation_id=claim.invoice.organisation_id,
+                invoice_id=claim.invoice.pk,
+                customer_id=claim.invoice.customer_id,
+                step=model,
+                run=run,
+                status=ExecutionStatus.SKIPPED,
+                executed_on=today,
+                principal=claim.open_amount,
+                reason=_("Missed days: only the step due now was carried out."),
+            )
+        )
+        report.skipped[skipped.code] = report.skipped.get(skipped.code, 0) + 1
+    if chosen.step.needs_approval:
+        plan.executions.append(
+            StepExecution(
+                organisation_id=claim.invoice.organisation_id,
+                invoice_id=claim.invoice.pk,
+                customer_id=claim.invoice.customer_id,
+                step=entry.steps[chosen.index],
+                run=run,
+                status=ExecutionStatus.AWAITING_APPROVAL,
+                executed_on=today,
+                principal=claim.open_amount,
+            )
+        )
+        report.count(chosen.step.code, "awaiting_approval")
+        claim.snapshot = replace(claim.snapshot, level=chosen.index)
+        claim.awaiting = True
+        _settle_state(claim, today, processed=True)
+        plan.states.append(claim.state)
+        return None
+    return entry, chosen
+
+
+def _claim_input(claim: Claim) -> charging.ClaimInput:
+    return charging.ClaimInput(
+        invoice_id=claim.invoice.pk,
+        due_on=claim.invoice.due_on or date.min,
+        principal=claim.open_amount,
+        interest_from_on=claim.state.interest_from_on,
+        fourteen_day_costs_due_from=claim.state.fourteen_day_costs_due_from,
+        late_fee_charged=claim.state.late_fee_charged,
+    )
+
+
+def _plan_group(
+    group: Group,
+    today: date,
+    run: DunningRun | None,
+    report: RunReport,
+    plan: Plan,
+    actor: Any,
+    draft_credits: set[int],
+    ap_emails: dict[int, str],
+    phone_contacts: set[int],
+    *,
+    approved: dict[int, StepExecution] | None = None,
+) -> None:
+    """Plan one message (and its steps, tasks, state changes) for a customer's invoices."""
+    customer = group.customer
+    step = group.step
+    step_model = group.step_model
+    organisation = group.claims[0].invoice.organisation
+    reachable = reachable_channels(
+        customer, ap_emails.get(customer.pk, ""), customer.pk in phone_contacts
+    )
+    channels = core.resolve_channels(step, reachable)
+    ready: list[Claim] = []
+    for claim in group.claims:
+        assert claim.snapshot is not None
+        first_message = not claim.snapshot.done and step.kind is not core.MessageKind.CALL
+        problems = invoice_problems(claim, draft_credits, channels) if first_message else []
+        if not channels and not problems:
+            problems = [_("The customer cannot be reached on any channel of this step.")]
+        if problems:
+            plan.tasks.append(_fix_task(claim, problems, today))
+            claim.needs_fix = True
+            _settle_state(claim, today, processed=True)
+            plan.states.append(claim.state)
+            report.count(step.code, "needs_fix")
+            continue
+        ready.append(claim)
+    if not ready:
+        return
+    debtor_kind = core.DebtorKind(group.entry.policy.debtor_kind)
+    vat_applies = not organisation.can_deduct_vat
+    charge = charging.group_charges(
+        step,
+        [_claim_input(c) for c in ready],
+        today=today,
+        debtor_kind=debtor_kind,
+        vat_applies=vat_applies,
+    )
+    for warning in charge.warnings:
+        report.warn(warning)
+    deadline = None
+    if step.is_fourteen_day_letter:
+        deadline = charging.fourteen_day_deadline(today)
+    context = _context(group, ready, charge, channels, today, deadline, vat_applies)
+    group_key = f"dunning:{customer.pk}:{step_model.pk}:{today.isoformat()}"
+    by_invoice = {item.invoice_id: item for item in charge.invoices}
+    for claim in ready:
+        item = by_invoice[claim.invoice.pk]
+        fields = {
+            "status": ExecutionStatus.DONE,
+            "executed_on": today,
+            "channels": [c.value for c in channels],
+            "group_key": group_key,
+            "principal": item.principal,
+            "interest": item.interest,
+            "costs": item.costs,
+            "costs_vat": item.costs_vat,
+            "late_fee": item.late_fee,
+        }
+        if approved is not None:
+            execution = approved[claim.invoice.pk]
+            for name, value in fields.items():
+                setattr(execution, name, value)
+        else:
+            execution = StepExecution(
+                organisation_id=claim.invoice.organisation_id,
+                invoice_id=claim.invoice.pk,
+                customer_id=customer.pk,
+                step=step_model,
+                run=run,
+                **fields,
+            )
+        plan.executions.append(execution)
+        new_costs = max(item.costs - claim.state.costs_claimed, ZERO)
+        report.totals["costs"] += new_costs
+        report.totals["vat"] += item.costs_vat if new_costs else ZERO
+        report.totals["interest"] += item.interest
+        report.totals["late_fees"] += item.late_fee
+        state = claim.state
+        state.costs_claimed = max(state.costs_claimed, item.costs)
+        state.late_fee_charged += item.late_fee
+        if item.interest_from is not None and state.interest_from_on is None:
+            state.interest_from_on = item.interest_from
+        if deadline is not None:
+            state.fourteen_day_costs_due_from = deadline.costs_due_from
+        state.last_step = step_model
+        state.last_step_on = today
+        assert claim.snapshot is not None
+        chosen = core.NextStep(step=step, index=group.index, scheduled_on=today)
+        claim.snapshot = core.advance(claim.snapshot, chosen, today)
+        if deadline is not None:
+            claim.snapshot = core.with_fourteen_day_term(claim.snapshot, deadline.costs_due_from)
+        _settle_state(claim, today, processed=True)
+        plan.states.append(state)
+        report.executed += 1
+        report.count(step.code, "invoices")
+    _plan_outputs(group, ready, channels, context, group_key, today, report, plan, actor, charge)
+
+
+def _plan_outputs(
+    group: Group,
+    ready: list[Claim],
+    channels: Sequence[core.Channel],
+    context: dict[str, Any],
+    group_key: str,
+    today: date,
+    report: RunReport,
+    plan: Plan,
+    actor: Any,
+    charge: charging.GroupCharge,
+) -> None:
+    from betaald.letters.services import MessageDraft
+
+    customer = group.customer
+    step = group.step
+    organisation = ready[0].invoice.organisation
+    invoices = [c.invoice for c in ready]
+    unused = [c.value for c in group.step.fallback if c not in channels and c in MESSAGE_CHANNELS]
+    for channel in channels:
+        if channel in MESSAGE_CHANNELS:
+            plan.drafts.append(
+                MessageDraft(
+                    organisation=organisation,
+                    customer=customer,
+                    kind=MESSAGE_KIND_FOR_CALL
+                    if step.kind is core.MessageKind.CALL
+                    else step.kind.value,
+                    channel=channel.value,
+                    context=context,
+                    unique_key=f"{group_key}:{channel.value}",
+                    invoices=invoices,
+                    fallback_channels=unused,
+                    actor=actor,
+                )
+            )
+        else:
+            main = max(ready, key=lambda c: c.open_amount)
+            plan.tasks.append(
+                CallTask(
+                    organisation_id=organisation.pk,
+                    customer=customer,
+                    invoice=main.invoice,
+                    kind=TaskKind.CALL,
+                    unique_key=f"call:{customer.pk}:{group.step_model.pk}:{today.isoformat()}",
+                    due_on=today,
+                    amount=charge.principal,
+                    overdue_since=min(c.invoice.due_on or today for c in ready),
+                    details={"invoices": [c.invoice.number for c in ready], "step": step.name},
+                )
+            )
+        report.count(step.code, channel.value)
+    for action in sorted(step.actions):
+        if action is core.Action.PROPOSE_HANDOVER:
+            main = max(ready, key=lambda c: c.open_amount)
+            plan.tasks.append(
+                CallTask(
+                    organisation_id=organisation.pk,
+                    customer=customer,
+                    invoice=main.invoice,
+                    kind=TaskKind.HANDOVER,
+                    unique_key=f"handover:{customer.pk}:{group.step_model.pk}:{today.isoformat()}",
+                    due_on=today,
+                    amount=charge.total,
+                    overdue_since=min(c.invoice.due_on or today for c in ready),
+                    details={"invoices": [c.invoice.number for c in ready], "step": step.name},
+                )
+            )
+        elif action is core.Action.BLOCK_CUSTOMER:
+            plan.statuses.append((customer, "blocked", step.name))
+        else:
+            plan.statuses.append((customer, "prepayment", step.name))
+        report.count(step.code, action.value)
+    plan.events.append(
+        Event(
+            organisation_id=organisation.pk,
+            name="dunning.step.executed",
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor_label=actor.get_username()
+            if getattr(actor, "is_authenticated", False)
+            else "system",
+            customer=customer,
+            invoice=ready[0].invoice,
+            subject_type="dunning.dunningstep",
+            subject_id=str(group.step_model.pk),
+            after={
+                "step": step.code,
+                "on": today.isoformat(),
+                "channels": [c.value for c in channels],
+                "invoices": [c.invoice.number for c in ready],
+                "key": group_key,
+                "principal": str(charge.principal),
+                "interest": str(charge.interest),
+                "late_fee": str(charge.late_fee),
+                "costs": str(charge.costs_total),
+            },
+        )
+    )
+
+
+def _fix_task(claim: Claim, problems: list[str], today: date) -> CallTask:
+    return CallTask(
+        organisation_id=claim.invoice.organisation_id,
+        customer_id=claim.invoice.customer_id,
+        invoice=claim.invoice,
+        kind=TaskKind.FIX,
+        unique_key=f"fix:{claim.invoice.pk}:{today.isoformat()}",
+        due_on=today,
+        amount=claim.open_amount,
+        overdue_since=claim.invoice.due_on or today,
+        details={"problems": problems},
+    )
+
+
+def _context(
+    group: Group,
+    ready: list[Claim],
+    charge: charging.GroupCharge,
+    channels: Sequence[core.Channel],
+    today: date,
+    deadline: Any,
+    vat_applies: bool,
+) -> dict[str, Any]:
+    """The frozen context of the message: amounts as strings, dates ISO."""
+    organisation = ready[0].invoice.organisation
+    customer = group.customer
+    by_invoice = {item.invoice_id: item for item in charge.invoices}
+    rows = []
+    for claim in ready:
+        invoice = claim.invoice
+        item = by_invoice[invoice.pk]
+        rows.append(
+            {
+                "number": invoice.number,
+                "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
+                "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
+                "days_overdue": (today - invoice.due_on).days if invoice.due_on else 0,
+                "total": str(invoice.total),
+                "principal": str(item.principal),
+                "interest": str(item.interest),
+                "interest_from": item.interest_from.isoformat() if item.interest_from else None,
+                "late_fee": str(item.late_fee),
+                "costs": str(item.costs),
+                "payment_reference": invoice.payment_reference,
+            }
+        )
+    context: dict[str, Any] = {
+        "source": "dunning",
+        "step": {"code": group.step.code, "name": group.step.name, "kind": group.step.kind.value},
+        "date": today.isoformat(),
+        "channels": [c.value for c in channels],
+        "organisation": {
+            "name": organisation.display_name,
+            "iban": organisation.iban,
+            "bic": organisation.bic,
+        },
+        "customer": {"number": customer.number, "name": customer.name, "kind": customer.kind},
+        "invoices": rows,
+        "principal": str(charge.principal),
+        "interest": str(charge.interest),
+        "interest_kind": group.step.charges.interest_kind.value
+        if group.step.charges.interest_from is not core.InterestFrom.NEVER
+        else None,
+        "late_fee": str(charge.late_fee),
+        "costs": charging.costs_context(charge.costs),
+        "total": str(charge.total),
+        "payment_reference": ready[0].invoice.payment_reference,
+        "actions": sorted(a.value for a in group.step.actions),
+    }
+    if deadline is not None:
+        context["term"] = {
+            "sent_on": deadline.sent_on.isoformat(),
+            "presumed_receipt": deadline.presumed_receipt.isoformat(),
+            "term_first_day": deadline.term_first_day.isoformat(),
+            "term_last_day": deadline.term_last_day.isoformat(),
+            "costs_due_from": deadline.costs_due_from.isoformat(),
+        }
+        context["costs_if_unpaid"] = charging.costs_context(
+            charging.costs_if_unpaid(
+                [item.principal for item in charge.invoices], vat_applies=vat_applies
+            )
+        )
+    return context
+
+
+def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -> None:
+    """The bulk writes of a chunk. Steps first: a step already carried out (an earlier or a
+    concurrent run) keeps its row, and its message is not queued again."""
+    from betaald.letters.services import messages_queue_bulk
+
+    new_rows = [e for e in plan.executions if e.pk is None]
+    existing_rows = [e for e in plan.executions if e.pk is not None]
+    if new_rows:
+        StepExecution.objects.bulk_create(new_rows, batch_size=CHUNK_SIZE, ignore_conflicts=True)
+    for execution in existing_rows:
+        execution.save()
+    lost: set[str] = set()
+    if run is not None and new_rows:
+        ours = set(
+            StepExecution.objects.filter(
+                run=run, invoice_id__in={e.invoice_id for e in new_rows}
+            ).values_list("invoice_id", "step_id")
+        )
+        lost = {
+            e.group_key for e in new_rows if e.group_key and (e.invoice_id, e.step_id) not in ours
+        }
+    drafts = [d for d in plan.drafts if d.unique_key.rsplit(":", 1)[0] not in lost]
+    if lost:
+        report.warn(_("Some steps were already carried out by another run; not repeated."))
+    if drafts:
+        report.messages += messages_queue_bulk(drafts)
+    tasks = [
+        t for t in plan.tasks if t.unique_key.split(":")[0] == "fix" or not _lost_task(t, lost)
+    ]
+    if tasks:
+        CallTask.objects.bulk_create(tasks, batch_size=CHUNK_SIZE, ignore_conflicts=True)
+    if lost:
+        lost_invoices = {e.invoice_id for e in new_rows if e.group_key in lost}
+        plan.states = [s for s in plan.states if s.invoice_id not in lost_invoices]
+        dunning_refresh_invoices(invoice_ids=lost_invoices, today=today)
+    _save_states(plan.states)
+    events = [e for e in plan.events if (e.after or {}).get("key") not in lost]
+    if events:
+        Event.objects.bulk_create(events, batch_size=CHUNK_SIZE)
+    done_statuses: set[tuple[int, str]] = set()
+    for customer, status, step_name in plan.statuses:
+        if (customer.pk, status) in done_statuses or customer.status == status:
+            continue
+        done_statuses.add((customer.pk, status))
+        _customer_status(customer, status, step_name)
+
+
+def _lost_task(task: CallTask, lost: set[str]) -> bool:
+    _kind, customer_id, step_id, on = task.unique_key.split(":")
+    return f"dunning:{customer_id}:{step_id}:{on}" in lost
+
+
+def _customer_status(customer: Customer, status: str, step_name: str) -> None:
+    from betaald.debtors.services import customer_set_status
+
+    customer_set_status(
+        customer=customer,
+        status=status,
+        actor="dunning",
+        reason=_("Dunning step: %(step)s") % {"step": step_name},
+    )
+
+
+# ------------------------------------------------------------------------------- approvals
+
+
+@transaction.atomic
+def executions_approve(
+    *, organisation: Organisation, execution_ids: Iterable[int], actor: Any, today: date
+) -> int:
+    """Carry out steps that waited for approval, one message per customer and step."""
+    executions = list(
+        StepExecution.objects.select_for_update()
+        .filter(
+            organisation=organisation,
+            pk__in=list(execution_ids),
+            status=ExecutionStatus.AWAITING_APPROVAL,
+        )
+        .order_by("pk")
+    )
+    if not executions:
+        return 0
+    book = PolicyBook([organisation.pk])
+    claims = {c.invoice.pk: c for c in _load_claims([e.invoice_id for e in executions], book)}
+    by_invoice = {e.invoice_id: e for e in executions}
+    groups: dict[tuple[int, int], Group] = {}
+    report = RunReport()
+    plan = Plan()
+    for execution in executions:
+        claim = claims[execution.invoice_id]
+        if not claim.is_open or claim.entry is None or claim.snapshot is None:
+            execution.status = ExecutionStatus.REJECTED
+            execution.reason = _("Paid or credited before approval.")
+            execution.decided_by = actor
+            execution.decided_at = timezone.now()
+            execution.save()
+            continue
+        index = claim.entry.step_index(execution.step_id)
+        if index is None:
+            continue
+        key = (claim.invoice.customer_id, execution.step_id)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(claim.invoice.customer, claim.entry, index, [])
+        group.claims.append(claim)
+        claim.awaiting = False
+        execution.decided_by = actor
+        execution.decided_at = timezone.now()
+    ap_emails, phones = _contacts(key[0] for key in groups)
+    for group in groups.values():
+        _plan_group(
+            group, today, None, report, plan, actor, set(), ap_emails, phones, approved=by_invoice
+        )
+    _write(plan, None, report, today)
+    for execution in executions:
+        if execution.status == ExecutionStatus.AWAITING_APPROVAL:
+            execution.status = ExecutionStatus.REJECTED
+            execution.reason = _("The customer could not be reached; a task was created.")
+            execution.save()
+    event_record(
+        name="dunning.step.approved",
+        organisation=organisation,
+        actor=actor,
+        after={"executions": [e.pk for e in executions], "on": today.isoformat()},
+    )
+    return report.executed
+
+
+@transaction.atomic
+def executions_skip(
+    *, organisation: Organisation, execution_ids: Iterable[int], actor: Any, reason: str
+) -> int:
+    """Skip steps that waited for approval, with a reason; dunning goes on after them."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("say why these steps are skipped")})
+    executions = list(
+        StepExecution.objects.select_for_update()
+        .filter(
+            organisation=organisation,
+            pk__in=list(execution_ids),
+            status=ExecutionStatus.AWAITING_APPROVAL,
+        )
+        .select_related("invoice", "customer")
+    )
+    now = timezone.now()
+    for execution in executions:
+        execution.status = ExecutionStatus.REJECTED
+        execution.reason = reason.strip()
+        execution.decided_by = actor
+        execution.decided_at = now
+    StepExecution.objects.bulk_update(executions, ["status", "reason", "decided_by", "decided_at"])
+    for execution in executions:
+        event_record(
+            name="dunning.step.skipped",
+            organisation=organisation,
+            actor=actor,
+            invoice=execution.invoice,
+            customer=execution.customer,
+            subject=execution,
+            after={"step": execution.step_id},
+            message=reason.strip(),
+        )
+    dunning_refresh_invoices(invoice_ids=[e.invoice_id for e in executions])
+    return len(executions)
+
+
+# ----------------------------------------------------------------------------------- holds
+
+
+@transaction.atomic
+def hold_add(
+    *,
+    customer: Customer,
+    kind: str,
+    actor: Any,
+    starts_on: date,
+    invoice: Invoice | None = None,
+    until: date | None = None,
+    reason: str = "",
+) -> Hold:
+    """Pause dunning of one invoice or of all of a customer's invoices."""
+    if kind not in HoldKind.values:
+        raise ValidationError({"kind": _("unknown kind of hold")})
+    if invoice is not None and invoice.customer_id != customer.pk:
+        raise ValidationError({"invoice": _("this invoice is not the customer's")})
+    if until is not None and until < starts_on:
+        raise ValidationError({"until": _("the end is before the start")})
+    if kind in (HoldKind.DISPUTE, HoldKind.MANUAL) and not reason.strip():
+        raise ValidationError({"reason": _("give a reason")})
+    if kind == HoldKind.PROMISE and until is None:
+        raise ValidationError({"until": _("a promise needs a date")})
+    hold = Hold(
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        invoice=invoice,
+        kind=kind,
+        reason=reason.strip(),
+        starts_on=starts_on,
+        until=until,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    hold.full_clean()
+    hold.save()
+    event_record(
+        name="dunning.hold.added",
+        organisation=customer.organisation,
+        actor=actor,
+        customer=customer,
+        invoice=invoice,
+        subject=hold,
+        after={
+            "kind": kind,
+            "from": starts_on.isoformat(),
+            "until": until.isoformat() if until else None,
+        },
+        message=reason,
+    )
+    _refresh_customer_or_invoice(customer, invoice, starts_on)
+    return hold
+
+
+@transaction.atomic
+def hold_release(*, hold: Hold, actor: Any, reason: str, today: date) -> Hold:
+    hold = Hold.objects.select_for_update().get(pk=hold.pk)
+    if hold.released_at is not None:
+        return hold
+    hold.released_at = timezone.now()
+    hold.released_reason = reason.strip()
+    hold.save(update_fields=["released_at", "released_reason"])
+    event_record(
+        name="dunning.hold.released",
+        organisation=hold.customer.organisation,
+        actor=actor,
+        customer=hold.customer,
+        invoice=hold.invoice,
+        subject=hold,
+        after={"kind": hold.kind},
+        message=reason,
+    )
+    _refresh_customer_or_invoice(hold.customer, hold.invoice, today)
+    return hold
+
+
+def _refresh_customer_or_invoice(customer: Customer, invoice: Invoice | None, today: date) -> None:
+    if invoice is not None:
+        ids = [invoice.pk]
+    else:
+        ids = list(
+            Invoice.objects.filter(
+                customer=customer, status=InvoiceStatus.ISSUED, kind=InvoiceKind.INVOICE
+            ).values_list("pk", flat=True)
+        )
+    dunning_refresh_invoices(invoice_ids=ids, today=today)
+
+
+# ------------------------------------------------------------------------------------ tasks
+
+
+@transaction.atomic
+def call_task_complete(
+    *,
+    task: CallTask,
+    outcome: str,
+    actor: Any,
+    today: date,
+    note: str = "",
+    promised_on: date | None = None,
+    contact_email: str = "",
+    contact_phone: str = "",
+) -> CallTask:
+    """Record the outcome of a task: a promise becomes a promise hold (dunning resumes the day
+    after the date), a dispute a dispute hold, no answer a retry the next business day."""
+    from betaald.core.calendar import next_business_day
+
+    task = CallTask.objects.select_for_update().select_related("customer").get(pk=task.pk)
+    if task.closed_at is not None:
+        raise ValidationError({"outcome": _("this task is already closed")})
+    if outcome not in TaskOutcome.values or outcome == TaskOutcome.OPEN:
+        raise ValidationError({"outcome": _("choose an outcome")})
+    customer = task.customer
+    if outcome == TaskOutcome.PROMISED:
+        if promised_on is None or promised_on < today:
+            raise ValidationError({"promised_on": _("give the promised date (today or later)")})
+        hold_add(
+            customer=customer,
+            invoice=task.invoice,
+            kind=HoldKind.PROMISE,
+            actor=actor,
+            starts_on=today,
+            until=promised_on,
+            reason=note or _("Promised by phone."),
+        )
+    elif outcome == TaskOutcome.DISPUTE:
+        if not note.strip():
+            raise ValidationError({"note": _("note what the dispute is about")})
+        hold_add(
+            customer=customer,
+            invoice=task.invoice,
+            kind=HoldKind.DISPUTE,
+            actor=actor,
+            starts_on=today,
+            reason=note,
+        )
+    elif outcome == TaskOutcome.WRONG_CONTACT and (contact_email or contact_phone):
+        from betaald.debtors.services import contact_add
+
+        contact_add(
+            customer=customer,
+            actor=actor,
+            name=_("Accounts payable"),
+            role=ContactRole.ACCOUNTS_PAYABLE,
+            email=contact_email,
+            phone=contact_phone,
+        )
+    elif outcome == TaskOutcome.NO_ANSWER:
+        retry_on = next_business_day(today + ONE_DAY)
+        CallTask.objects.create(
+            organisation_id=task.organisation_id,
+            customer=customer,
+            invoice=task.invoice,
+            kind=task.kind,
+            unique_key=f"{task.unique_key}:retry:{retry_on.isoformat()}",
+            assigned_to=task.assigned_to,
+            due_on=retry_on,
+            amount=task.amount,
+            overdue_since=task.overdue_since,
+            details=task.details,
+        )
+    task.outcome = outcome
+    task.note = note.strip()
+    task.closed_at = timezone.now()
+    task.save(update_fields=["outcome", "note", "closed_at"])
+    event_record(
+        name="dunning.task.completed",
+        organisation=customer.organisation,
+        actor=actor,
+        customer=customer,
+        invoice=task.invoice,
+        subject=task,
+        after={
+            "kind": task.kind,
+            "outcome": outcome,
+            "promised_on": promised_on.isoformat() if promised_on else None,
+        },
+        message=note,
+    )
+    if task.kind == TaskKind.FIX:
+        dunning_refresh_invoices(invoice_ids=[task.invoice_id], today=today)
+    return task
+
+
+@transaction.atomic
+def call_task_assign(*, task: CallTask, user: Any, actor: Any) -> CallTask:
+    task.assigned_to = user
+    task.save(update_fields=["assigned_to"])
+    event_record(
+        name="dunning.task.assigned",
+        organisation=task.customer.organisation,
+        actor=actor,
+        customer=task.customer,
+        subject=task,
+        after={"assigned_to": getattr(user, "pk", None)},
+    )
+    return task
+
+
+def run_request(*, organisation: Organisation, actor: Any, today: date) -> DunningRun:
+    """Queue a run for one organisation ("run now"); the worker carries it out."""
+    from betaald.dunning.tasks import dunning_run_task
+
+    with transaction.atomic():
+        run = DunningRun.objects.create(
+            organisation=organisation,
+            run_on=today,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        event_record(
+            name="dunning.run.requested",
+            organisation=organisation,
+            actor=actor,
+            subject=run,
+            after={"run_on": today.isoformat()},
+        )
+        run_id = run.pk
+        transaction.on_commit(lambda: dunning_run_task.enqueue(run_id))
+    return run
