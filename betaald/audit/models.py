@@ -6,6 +6,25 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+EVENT_LABELS = {
+    "organisations.organisation.created": _("Organisation created"),
+    "organisations.organisation.updated": _("Organisation changed"),
+    "organisations.membership.added": _("User added"),
+    "debtors.customer.created": _("Customer created"),
+    "debtors.customer.updated": _("Customer changed"),
+    "debtors.customer.status_changed": _("Customer status changed"),
+    "debtors.contact.added": _("Contact added"),
+    "debtors.customer.iban_added": _("IBAN added"),
+    "invoices.invoice.drafted": _("Draft invoice saved"),
+    "invoices.invoice.draft_updated": _("Draft invoice changed"),
+    "invoices.invoice.issued": _("Invoice issued"),
+    "invoices.credit_note.issued": _("Credit note issued"),
+    "invoices.invoice.credited": _("Invoice credited"),
+    "payments.payment.registered": _("Payment received"),
+    "payments.allocation.created": _("Payment allocated"),
+    "payments.payment.reversed": _("Payment reversed"),
+}
+
 
 class Event(models.Model):
     """Something that changed, who changed it and what it was before and after.
@@ -60,3 +79,8 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("audit events are append-only")
+
+    @property
+    def label(self) -> str:
+        """What happened, in words (falls back to the event's name)."""
+        return str(EVENT_LABELS.get(self.name, self.name))

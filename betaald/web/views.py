@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -125,10 +125,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     worst = worst.order_by("-overdue")[:8]
     events = Event.objects.filter(organisation=organisation).select_related("customer", "invoice")
     events = events[:12]
+    received = Payment.objects.filter(
+        organisation=organisation, received_on__gt=day - timedelta(days=30)
+    ).aggregate(total=Sum("amount"), count=Count("pk", filter=Q(amount__gt=0)))
     return render(
         request,
         "web/dashboard.html",
-        {"summary": summary, "bars": bars, "worst": worst, "events": events, "today": day},
+        {
+            "summary": summary,
+            "bars": bars,
+            "worst": worst,
+            "events": events,
+            "received": received,
+            "today": day,
+        },
     )
 
 
