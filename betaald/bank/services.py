@@ -352,14 +352,28 @@ def _register_payment(
     return payment
 
 
-def _learn_iban(tx: BankTransaction, customer_id: int) -> None:
-    from betaald.debtors.models import CustomerIban
+def _learn_iban(tx: BankTransaction, customer_id: int, actor: Any) -> None:
+    """Remember the counterparty IBAN on the customer (debtors service; invalid ones skipped)."""
+    from django.core.exceptions import ValidationError
+
+    from betaald.debtors.models import Customer
+    from betaald.debtors.services import customer_iban_add
 
     iban = normalise_account(tx.counterparty_iban)
     if not iban:
         return
-    if not CustomerIban.objects.filter(customer_id=customer_id, iban=iban).exists():
-        CustomerIban.objects.create(customer_id=customer_id, iban=iban, source="bank_match")
+    customer = Customer.objects.get(pk=customer_id, organisation=tx.organisation)
+    try:
+        with transaction.atomic():
+            customer_iban_add(
+                customer=customer,
+                iban=iban,
+                actor=actor,
+                source="bank_match",
+                seen_on=tx.booking_date,
+            )
+    except (ValidationError, DomainError):
+        return
 
 
 def _book_candidate(
@@ -479,7 +493,7 @@ def transaction_accept(
         raise ReviewError("no such candidate", field="candidate")
     candidate = tx.candidates[candidate_index]
     _book_candidate(tx, candidate, actor)
-    _learn_iban(tx, int(candidate["customer_id"]))
+    _learn_iban(tx, int(candidate["customer_id"]), actor)
     tx.status = TransactionStatus.ACCEPTED
     tx.matched_at = timezone.now()
     tx.save(update_fields=["status", "matched_at", "customer"])
@@ -531,7 +545,7 @@ def transaction_split(
             designated_invoice_id=invoice_id,
             actor=actor,
         )
-    _learn_iban(tx, customer_id)
+    _learn_iban(tx, customer_id, actor)
     tx.customer_id = customer_id
     tx.status = TransactionStatus.ACCEPTED
     tx.matched_at = timezone.now()
@@ -609,7 +623,7 @@ def return_process(*, transaction_id: int, actor: Any = None) -> str:
         if reverse is not None and payment is not None:
             reversal = reverse(
                 payment=payment,
-                reversed_on=tx.booking_date or timezone.localdate(),
+                on=tx.booking_date or timezone.localdate(),
                 reason=f"bank return {tx.return_reason}".strip(),
                 actor=actor,
             )

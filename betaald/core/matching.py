@@ -51,6 +51,8 @@ MAX_SUBSET_INVOICES = 12  # exhaustive subset search up to this many open invoic
 
 _REFERENCE_IN_TEXT = re.compile(r"(?<!\d)(\d{4}[ .]?\d{4}[ .]?\d{4}[ .]?\d{4})(?!\d)")
 _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[A-Z0-9]")
+_TOKEN_PARTS = re.compile(r"[./_]")
+_ALPHA_PREFIX = re.compile(r"^[A-Z]+(?=\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +180,22 @@ def _reference_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidat
     return found
 
 
+def words(text: str) -> list[str]:
+    """The tokens an invoice number may be: whole words, their parts between ``. / _``, and
+    both without a glued-on word prefix (``NR.2026-0001/11.3`` -> ``2026-0001``,
+    ``FACTUUR2026-0001`` -> ``2026-0001``)."""
+    found: list[str] = []
+    for token in _TOKEN.findall(text.upper()):
+        for part in (token, *_TOKEN_PARTS.split(token)):
+            for variant in (part, _ALPHA_PREFIX.sub("", part)):
+                if variant and variant not in found:
+                    found.append(variant)
+    return found
+
+
 def _number_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidate]:
     per_customer: dict[int, list[OpenItem]] = {}
-    for token in _TOKEN.findall(line.remittance.upper()):
+    for token in words(line.remittance):
         item = index.by_number.get(token)
         if item is not None and item not in per_customer.get(item.customer_id, []):
             per_customer.setdefault(item.customer_id, []).append(item)
