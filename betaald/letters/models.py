@@ -88,6 +88,13 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     failure_reason = models.TextField(_("failure reason"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed by a worker at"), null=True, blank=True)
+    handed_over_at = models.DateTimeField(
+        _("handed to the transport at"),
+        null=True,
+        blank=True,
+        help_text=_("Set just before the SMTP server, SMS provider or print queue gets it."),
+    )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     posted_on = models.DateField(_("posted on"), null=True, blank=True)
     pdf = models.FileField(_("PDF"), upload_to=message_pdf_path, blank=True, max_length=255)
@@ -154,6 +161,7 @@ class SendIssueKind(models.TextChoices):
     NO_ADDRESS = "no_address", _("No reachable address")
     RENDER_FAILED = "render_failed", _("Template did not render")
     DELIVERY_FAILED = "delivery_failed", _("Delivery failed on every channel")
+    OUTCOME_UNKNOWN = "outcome_unknown", _("Worker stopped while sending: check before resending")
 
 
 class SendIssue(models.Model):

@@ -57,6 +57,36 @@ def recipient_for(customer: Any, *, accounts_payable_email: str = "") -> dict[st
     }
 
 
+def sender_snapshot(organisation: Any) -> dict[str, Any]:
+    """The creditor's details as printed on the letterhead, frozen with the message."""
+    return {
+        "legal_name": organisation.legal_name,
+        "trade_name": organisation.trade_name,
+        "legal_form": organisation.legal_form,
+        "seat": organisation.seat,
+        "kvk_number": organisation.kvk_number,
+        "vat_number": organisation.vat_number,
+        "iban": organisation.iban,
+        "bic": organisation.bic,
+        "street": organisation.street,
+        "postal_code": organisation.postal_code,
+        "city": organisation.city,
+        "country": organisation.country,
+        "email": organisation.email,
+        "phone": organisation.phone,
+        "website": organisation.website,
+        "logo": organisation.logo.name if organisation.logo else "",
+    }
+
+
+def _frozen(context: dict[str, Any], organisation: Any, customer: Any) -> dict[str, Any]:
+    """The caller's context plus what every letter prints: the sender and the customer number."""
+    frozen = dict(context)
+    frozen.setdefault("sender", sender_snapshot(organisation))
+    frozen.setdefault("customer_number", customer.number)
+    return frozen
+
+
 def _accounts_payable_emails(customer_ids: Iterable[int]) -> dict[int, str]:
     from betaald.debtors.models import Contact, ContactRole
 
@@ -136,7 +166,7 @@ def message_queue(
         channel=channel,
         language=language or customer.language or "nl",
         recipient=recipient,
-        context=context,
+        context=_frozen(context, organisation, customer),
         unique_key=unique_key,
         fallback_channels=[c for c in fallback_channels if c != channel],
     )
@@ -221,7 +251,7 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
             else recipient_for(
                 draft.customer, accounts_payable_email=ap_emails.get(draft.customer.pk, "")
             ),
-            context=draft.context,
+            context=_frozen(draft.context, draft.organisation, draft.customer),
             unique_key=draft.unique_key,
             status=MessageStatus.QUEUED,
             fallback_channels=[c for c in draft.fallback_channels if c != draft.channel],
@@ -263,3 +293,99 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
     message_ids = sorted(ids[key] for key in new_keys if key in ids)
     transaction.on_commit(lambda: _enqueue_delivery(message_ids))
     return len(new)
+
+
+def invoice_context(invoice: Any) -> dict[str, Any]:
+    """The frozen context of an invoice message: everything its PDF shows (art. 35a Wet OB),
+    taken from the invoice's own snapshots made when it was issued."""
+    from betaald.core.invoicing import Line, VatRate, invoice_totals
+
+    lines = list(invoice.lines.all())
+    totals = invoice_totals(
+        [
+            Line(
+                quantity=line.quantity, unit_price=line.unit_price, vat_rate=VatRate(line.vat_rate)
+            )
+            for line in lines
+        ]
+    )
+    seller = dict(invoice.seller or {})
+    organisation = invoice.organisation
+    sender = {**sender_snapshot(organisation), **{k: v for k, v in seller.items() if v}}
+    total = str(invoice.total)
+    reference = invoice.payment_reference
+    issued_on = invoice.issued_on.isoformat() if invoice.issued_on else ""
+    due_on = invoice.due_on.isoformat() if invoice.due_on else ""
+    return {
+        "date": issued_on,
+        "sender": sender,
+        "customer_number": (invoice.buyer or {}).get("number") or invoice.customer.number,
+        "payment_reference": reference,
+        "pay_by": due_on,
+        "total": total,
+        "invoices": [
+            {
+                "number": invoice.number,
+                "issued_on": issued_on,
+                "due_on": due_on,
+                "principal": total,
+                "interest": "0.00",
+                "costs": "0.00",
+                "total": total,
+                "payment_reference": reference,
+            }
+        ],
+        "invoice_document": {
+            "kind": invoice.kind,
+            "number": invoice.number,
+            "issued_on": issued_on,
+            "delivered_on": invoice.delivered_on.isoformat() if invoice.delivered_on else "",
+            "due_on": due_on,
+            "customer_reference": invoice.customer_reference,
+            "credited_number": invoice.credited_invoice.number
+            if invoice.credited_invoice_id
+            else "",
+            "seller": sender,
+            "buyer": invoice.buyer or {},
+            "lines": [
+                {
+                    "description": line.description,
+                    "quantity": str(line.quantity),
+                    "unit": line.unit,
+                    "unit_price": str(line.unit_price),
+                    "vat_rate": line.vat_rate,
+                    "amount": str(line.amount),
+                }
+                for line in lines
+            ],
+            "vat_groups": [
+                {"rate": group.rate.value, "base": str(group.base), "vat": str(group.vat)}
+                for group in totals.groups
+            ],
+            "total_excl_vat": str(invoice.total_excl_vat),
+            "total_vat": str(invoice.total_vat),
+            "total": total,
+            "notes": invoice.notes,
+        },
+    }
+
+
+def invoice_send(*, invoice: Any, actor: Any = None) -> tuple[Message, bool]:
+    """Queue the email of an issued invoice with its PDF (a posted letter if the customer has
+    no email address). Idempotent: an invoice is sent once; resend by hand with a reason."""
+    from betaald.invoices.models import InvoiceStatus
+
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise OutboxError(_("Only an issued invoice can be sent."))
+    return message_queue(
+        organisation=invoice.organisation,
+        customer=invoice.customer,
+        kind=MessageKind.INVOICE,
+        channel=Channel.EMAIL,
+        context=invoice_context(invoice),
+        unique_key=f"invoice:{invoice.pk}:send",
+        invoices=[invoice],
+        language=(invoice.buyer or {}).get("language") or invoice.customer.language,
+        fallback_channels=[Channel.LETTER],
+        actor=actor,
+    )

@@ -2,11 +2,14 @@
 
 Tasks take ids only. `message_deliver` renders and sends one message; it is idempotent: the row is
 claimed with a status transition under `select_for_update(skip_locked=True)`, so a killed and
-restarted worker, or two workers, send each message exactly once.
+restarted worker, or two workers, send each message exactly once (see `delivery`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.mail import get_connection
 from django_tasks import task
 
 
@@ -19,12 +22,23 @@ def message_deliver(message_id: int) -> str:
 
 @task(queue_name="default")
 def messages_dispatch(message_ids: list[int]) -> dict[str, int]:
-    """Deliver a chunk of messages queued together (the dunning run); one failure never stops
-    the others: each message records its own outcome."""
+    """Deliver a chunk of messages queued together (the dunning run) over one SMTP connection;
+    one failure never stops the others: each message records its own outcome."""
     from betaald.letters.delivery import message_deliver_now
 
     outcomes: dict[str, int] = {}
-    for message_id in message_ids:
-        outcome = message_deliver_now(message_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    connection: Any = get_connection()
+    try:
+        for message_id in message_ids:
+            outcome = message_deliver_now(message_id, email_connection=connection)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        connection.close()
     return outcomes
+
+
+@task(queue_name="default")
+def messages_recover_task() -> dict[str, int]:
+    from betaald.letters.delivery import messages_recover
+
+    return messages_recover()

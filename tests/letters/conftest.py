@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -139,3 +147,94 @@ def business(organisation: Organisation) -> Customer:
 @pytest.fixture
 def invoice(organisation: Organisation, customer: Customer) -> Invoice:
     return make_invoice(organisation, customer)
+
+
+class RecordingHandler:
+    """An SMTP peer: keeps every message; some addresses get a temporary or permanent no."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.lock = threading.Lock()
+        self.received = threading.Condition(self.lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("later@"):
+            return "451 4.3.0 try again later"
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.received:
+            self.envelopes.append(envelope)
+            number = len(self.envelopes)
+            self.received.notify_all()
+        return f"250 2.0.0 OK queued as Q{number:05d}"
+
+    def wait_for(self, count: int, timeout: int = 30) -> bool:
+        with self.received:
+            return self.received.wait_for(lambda: len(self.envelopes) >= count, timeout)
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+            for envelope in self.envelopes
+        ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[RecordingHandler]:
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    settings.DEFAULT_FROM_EMAIL = "noreply@betaald.example"
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Any) -> Any:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def pdf_text(content: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    )
+    return result.stdout.decode("utf-8")
+
+
+def qr_payloads(content: bytes, tmp_path: Any) -> list[str]:
+    """Render each page at 150 dpi and decode the QR codes with zbarimg."""
+    pdf = tmp_path / "qr.pdf"
+    pdf.write_bytes(content)
+    subprocess.run(["pdftoppm", "-png", "-r", "150", str(pdf), str(tmp_path / "page")], check=True)
+    payloads = []
+    for png in sorted(tmp_path.glob("page*.png")):
+        result = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", "-Sbinary", str(png)], capture_output=True
+        )
+        if result.returncode == 0:
+            payloads.append(result.stdout.decode("utf-8"))
+    return payloads

@@ -40,7 +40,9 @@ def test_queueing_the_same_key_twice_creates_one_message(organisation, customer,
     assert Message.objects.count() == 1
     message = Message.objects.get()
     assert message.status == MessageStatus.QUEUED
-    assert message.context == {"total": "1210.00"}
+    assert message.context["total"] == "1210.00"
+    assert message.context["sender"]["iban"] == "NL20INGB0001234567"
+    assert message.context["customer_number"] == "C001"
     assert message.invoice == invoice
     assert list(message.invoices.all()) == [invoice]
     assert message.language == "nl"
