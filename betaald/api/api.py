@@ -70,3 +70,6 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
     response = problem(request, 401, "Unauthorized", "log in or send a valid API token", [])
     response["Content-Type"] = PROBLEM
     return response
+
+
+api.add_router("/calc/", "betaald.calculator.api.router")
