@@ -389,3 +389,133 @@ def invoice_send(*, invoice: Any, actor: Any = None) -> tuple[Message, bool]:
         fallback_channels=[Channel.LETTER],
         actor=actor,
     )
+
+
+@transaction.atomic
+def message_resend(
+    *, message: Message, reason: str, actor: Any, channel: str | None = None
+) -> Message:
+    """Send a message again by hand, with a reason (audited). The copy carries the same frozen
+    context (template and letter date included), so it shows exactly what the original showed."""
+    reason = reason.strip()
+    if not reason:
+        raise OutboxError(_("A resend needs a reason."))
+    if message.status in (MessageStatus.QUEUED, MessageStatus.RENDERING):
+        raise OutboxError(_("The message is still being sent."))
+    channel = channel or message.channel
+    count = Message.objects.filter(unique_key__startswith=f"{message.unique_key}:resend:").count()
+    copy, _created = message_queue(
+        organisation=message.organisation,
+        customer=message.customer,
+        kind=message.kind,
+        channel=channel,
+        context=message.context,
+        unique_key=f"{message.unique_key}:resend:{count + 1}",
+        invoices=list(message.invoices.all()),
+        language=message.language,
+        actor=actor,
+        recipient=recipient_for(
+            message.customer,
+            accounts_payable_email=_accounts_payable_emails([message.customer_id]).get(
+                message.customer_id, ""
+            ),
+        ),
+    )
+    event_record(
+        name="letters.message.resent",
+        organisation=message.organisation,
+        actor=actor,
+        subject=message,
+        customer=message.customer,
+        invoice=message.invoice,
+        after={"copy": copy.pk, "channel": channel, "reason": reason},
+        message=reason,
+    )
+    return copy
+
+
+@transaction.atomic
+def message_cancel(*, message: Message, reason: str, actor: Any) -> Message:
+    """Stop a queued message (paid in the meantime, wrong address); audited."""
+    updated = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.CANCELLED, failure_reason=f"cancelled: {reason}"[:2000]
+    )
+    if updated != 1:
+        raise OutboxError(_("Only a queued message can be cancelled."))
+    event_record(
+        name="letters.message.cancelled",
+        organisation=message.organisation,
+        actor=actor,
+        subject=message,
+        customer=message.customer,
+        invoice=message.invoice,
+        after={"reason": reason},
+        message=reason,
+    )
+    message.refresh_from_db()
+    return message
+
+
+@transaction.atomic
+def message_template_save(
+    *,
+    organisation: Any,
+    kind: str,
+    language: str,
+    subject: str,
+    body: str,
+    sms_text: str = "",
+    actor: Any = None,
+) -> Any:
+    """Create or replace an organisation's template; refused (ValidationError) when it has a
+    syntax error, an unknown placeholder or tag, or lacks what the law needs (14-dagenbrief)."""
+    from betaald.letters.models import MessageTemplate
+    from betaald.letters.rendering import default_parts, template_validate
+
+    template_validate(
+        kind=kind,
+        language=language,
+        subject=subject,
+        body=body,
+        sms=sms_text or default_parts(kind, language)["sms"],
+    )
+    existing = MessageTemplate.objects.filter(
+        organisation=organisation, kind=kind, language=language
+    ).first()
+    before = (
+        {"subject": existing.subject, "body": existing.body, "sms_text": existing.sms_text}
+        if existing
+        else None
+    )
+    template, _created = MessageTemplate.objects.update_or_create(
+        organisation=organisation,
+        kind=kind,
+        language=language,
+        defaults={"subject": subject, "body": body, "sms_text": sms_text},
+    )
+    event_record(
+        name="letters.template.saved",
+        organisation=organisation,
+        actor=actor,
+        subject=template,
+        before=before,
+        after={"subject": subject, "body": body, "sms_text": sms_text},
+    )
+    return template
+
+
+@transaction.atomic
+def message_template_reset(*, organisation: Any, kind: str, language: str, actor: Any) -> None:
+    """Go back to the default template."""
+    from betaald.letters.models import MessageTemplate
+
+    deleted, _rows = MessageTemplate.objects.filter(
+        organisation=organisation, kind=kind, language=language
+    ).delete()
+    if deleted:
+        event_record(
+            name="letters.template.reset",
+            organisation=organisation,
+            actor=actor,
+            after={"kind": kind, "language": language},
+        )

@@ -1,0 +1,100 @@
+"""PDFs: identical on re-render, the QR code pays the exact amount, long letters hold together."""
+
+from __future__ import annotations
+
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+from betaald.letters.pdf import epc_payload, letter_pdf, sha256_of
+from betaald.letters.rendering import SAMPLE_RECIPIENT, Payment, render_message, sample_context
+from tests.letters.conftest import pdf_text, qr_payloads
+
+LONG_NAME = (
+    "Stichting Vrienden van het Allerlangste Museum voor Hedendaagse Kunst en "
+    "Cultuurhistorisch Erfgoed in de Gemeente Súdwest-Fryslân en Omstreken"
+)
+
+
+def forty_invoice_letter(language: str = "nl"):
+    context = sample_context()
+    context["invoices"] = [
+        {
+            "number": f"2026-{n:05}-{'X' * 12}",
+            "issued_on": "2026-09-01",
+            "due_on": "2026-09-15",
+            "principal": f"{1000 + n * 37}.{n:02}",
+            "interest": "3.21",
+            "costs": "0.00",
+        }
+        for n in range(40)
+    ]
+    context["costs_if_unpaid"] = "1234.56"
+    recipient = {
+        "name": LONG_NAME,
+        "address_lines": [
+            "Van Oldenbarneveltstraat 1234 bis, achterzijde derde verdieping links",
+            "9999 ZZ  Sint-Michielsgestel-aan-de-Dommel",
+        ],
+    }
+    return render_message(
+        organisation_id=None,
+        kind="final_notice_14_day",
+        language=language,
+        context=context,
+        recipient=recipient,
+    )
+
+
+def test_rendering_the_same_frozen_context_twice_gives_identical_bytes():
+    rendered = render_message(
+        organisation_id=None,
+        kind="demand",
+        language="nl",
+        context=sample_context(),
+        recipient=SAMPLE_RECIPIENT,
+    )
+    first = letter_pdf(rendered)
+    second = letter_pdf(rendered)
+    assert first == second
+    assert sha256_of(first) == sha256_of(second)
+    info = subprocess.run(["pdfinfo", "-isodates", "-"], input=first, capture_output=True)
+    assert "CreationDate:    2026-11-30T00:00:00Z" in info.stdout.decode()
+
+
+def test_a_letter_with_40_invoices_and_the_longest_names_lists_them_all_and_the_total():
+    rendered = forty_invoice_letter()
+    pdf = letter_pdf(rendered)
+    text = pdf_text(pdf)
+    for n in range(40):
+        assert f"2026-{n:05}-" in text
+    total = sum(Decimal(f"{1000 + n * 37}.{n:02}") + Decimal("3.21") for n in range(40))
+    assert total == Decimal("68996.20")
+    assert "€ 68.996,20" in text
+    assert "€ 1.234,56" in text
+    assert "Súdwest-Fryslân" in text
+    assert "Pagina 1 / 2" in text
+    assert "Pagina 2 / 2" in text
+
+
+def test_the_epc_qr_code_pays_the_exact_amount_to_the_iban_with_the_reference(tmp_path):
+    rendered = render_message(
+        organisation_id=None,
+        kind="reminder",
+        language="nl",
+        context=sample_context(),
+        recipient=SAMPLE_RECIPIENT,
+    )
+    payloads = qr_payloads(letter_pdf(rendered), tmp_path)
+    assert len(payloads) == 1
+    lines = payloads[0].split("\n")
+    assert lines[5:8] == ["Voorbeeld", "NL20INGB0001234567", "EUR3000"]
+    assert lines[-1] == "8000000020250417" or "8000000020250417" in lines
+    assert payloads[0].rstrip("\n") == epc_payload(rendered.payment).rstrip("\n")
+
+
+@pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("-5.00"), Decimal("1000000000.00")])
+def test_no_qr_code_when_the_amount_cannot_be_paid_by_transfer(amount):
+    payment = Payment(name="X", iban="NL20INGB0001234567", bic="", amount=amount, reference="")
+    assert epc_payload(payment) is None
