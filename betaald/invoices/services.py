@@ -429,4 +429,7 @@ def credit_note_create(
         after={"credit_note": credit.number, "amount": str(-credit.total), "applied": str(applied)},
         message=reason,
     )
+    from betaald.dunning.services import dunning_refresh_invoices
+
+    dunning_refresh_invoices(invoice_ids=[original.pk], today=issued_on)
     return credit

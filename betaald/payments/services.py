@@ -149,6 +149,9 @@ def payment_register(
                 ),
             },
         )
+    from betaald.dunning.services import dunning_refresh_invoices
+
+    dunning_refresh_invoices(invoice_ids={a.invoice_id for a in allocations}, today=received_on)
     return payment
 
 
@@ -194,6 +197,11 @@ def payment_reverse(*, payment: Payment, actor: Any, reason: str, on: date) -> P
         before={"payment": original.pk, "amount": str(original.amount)},
         after={"reversal": reversal.pk},
         message=reason,
+    )
+    from betaald.dunning.services import dunning_refresh_invoices
+
+    dunning_refresh_invoices(
+        invoice_ids={a.invoice_id for a in original.allocations.all()}, today=on
     )
     return reversal
 
