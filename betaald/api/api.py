@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
@@ -65,6 +67,39 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     return response
 
 
+@api.exception_handler(DjangoValidationError)
+def django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    errors: list[dict[str, Any]]
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": None if field == "__all__" else field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": None, "message": message} for message in exc.messages]
+    detail = "; ".join(
+        f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors
+    )
+    response = problem(request, 422, "Invalid input", detail, errors)
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    response = problem(request, 403, "Forbidden", str(exc) or "forbidden", [])
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    response = problem(request, 404, "Not found", "no such object in your organisation", [])
+    response["Content-Type"] = PROBLEM
+    return response
+
+
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = problem(request, 401, "Unauthorized", "log in or send a valid API token", [])
@@ -73,3 +108,5 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
 
 
 api.add_router("/calc/", "betaald.calculator.api.router")
+api.add_router("/bank/", "betaald.bank.api.router")
+api.add_router("/", "betaald.api.ledger.router")

@@ -266,6 +266,28 @@ def statement_file_import(
     return ImportResult(statements_created, transactions_created, duplicates, new_ids)
 
 
+@transaction.atomic
+def bank_account_add(
+    *, organisation: Organisation, iban: str, name: str = "", actor: Any = None
+) -> BankAccount:
+    """Add one of the organisation's bank accounts (so its statements can be imported)."""
+    value = normalise_account(iban)
+    if not value:
+        raise DomainError("give the IBAN or account number", field="iban")
+    account, created = BankAccount.objects.get_or_create(
+        organisation=organisation, iban=value, defaults={"name": name.strip()[:100]}
+    )
+    if created:
+        event_record(
+            name="bank.account.added",
+            organisation=organisation,
+            actor=actor,
+            subject=account,
+            after={"iban": value, "name": account.name},
+        )
+    return account
+
+
 # --- matching -------------------------------------------------------------------------------
 
 

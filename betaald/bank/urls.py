@@ -1,5 +1,15 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from betaald.bank import views
 
 app_name = "bank"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.index, name="index"),
+    path("accounts/add/", views.account_add, name="account_add"),
+    path("import/", views.upload, name="upload"),
+    path("review/", views.review, name="review"),
+    path("review/<int:pk>/accept/<int:candidate>/", views.review_accept, name="review_accept"),
+    path("review/<int:pk>/not-ours/", views.review_not_ours, name="review_not_ours"),
+    path("review/<int:pk>/split/", views.review_split, name="review_split"),
+]

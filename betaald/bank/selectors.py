@@ -1,0 +1,63 @@
+"""Reads of the bank app: the cash position per account and the matching rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
+from betaald.organisations.models import Organisation
+
+
+@dataclass(frozen=True)
+class AccountPosition:
+    account: BankAccount
+    balance: Decimal | None
+    balance_on: date | None
+    currency: str
+
+
+def accounts_with_position(organisation: Organisation) -> list[AccountPosition]:
+    """Every bank account with the closing balance of its latest statement."""
+    positions = []
+    for account in BankAccount.objects.filter(organisation=organisation).order_by("iban"):
+        last = (
+            Statement.objects.filter(account=account, closing_balance__isnull=False)
+            .order_by("-closing_on", "-id")
+            .first()
+        )
+        positions.append(
+            AccountPosition(
+                account=account,
+                balance=last.closing_balance if last else None,
+                balance_on=last.closing_on if last else None,
+                currency=(last.currency if last else "") or account.currency,
+            )
+        )
+    return positions
+
+
+@dataclass(frozen=True)
+class MatchingRate:
+    automatic: int
+    manual: int
+    unmatched: int
+
+    @property
+    def total(self) -> int:
+        return self.automatic + self.manual + self.unmatched
+
+
+def matching_rate(organisation: Organisation) -> MatchingRate:
+    """Incoming EUR payments: booked automatically, booked after review, still open."""
+    counts = BankTransaction.objects.filter(organisation=organisation).aggregate(
+        automatic=Count("pk", filter=Q(status=TransactionStatus.MATCHED)),
+        manual=Count("pk", filter=Q(status=TransactionStatus.ACCEPTED)),
+        unmatched=Count(
+            "pk", filter=Q(status__in=[TransactionStatus.REVIEW, TransactionStatus.UNMATCHED])
+        ),
+    )
+    return MatchingRate(counts["automatic"], counts["manual"], counts["unmatched"])

@@ -1,0 +1,290 @@
+"""Bank pages: accounts and cash position, statement upload, the review queue.
+
+Every query is scoped to `request.organisation`; every write needs a role that can write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from betaald.bank.models import (
+    BankTransaction,
+    CsvMapping,
+    Statement,
+    TransactionStatus,
+)
+from betaald.bank.selectors import accounts_with_position, matching_rate
+from betaald.bank.services import (
+    AccountNotOwned,
+    ReviewError,
+    bank_account_add,
+    statement_file_import,
+    transaction_accept,
+    transaction_not_ours,
+    transaction_split,
+    transactions_match,
+)
+from betaald.bank.statements import (
+    CsvMapping as ParsedCsvMapping,
+)
+from betaald.bank.statements import (
+    StatementFileError,
+    file_warnings,
+    parse_file,
+    summarise,
+)
+from betaald.core.errors import DomainError
+from betaald.organisations.models import Organisation
+
+View = Callable[..., HttpResponse]
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def organisation_of(request: HttpRequest) -> Organisation:
+    organisation = getattr(request, "organisation", None)
+    if organisation is None:
+        raise Http404(_("You do not belong to an organisation."))
+    return organisation  # type: ignore[no-any-return]
+
+
+def writer_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = getattr(request, "membership", None)
+        if membership is None or not membership.can_write:
+            raise PermissionDenied(_("Your role may only read."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("Statement file (camt.053, MT940 or CSV)"))
+    csv_mapping = forms.ModelChoiceField(
+        queryset=CsvMapping.objects.none(),
+        required=False,
+        label=_("CSV column mapping"),
+    )
+    dry_run = forms.BooleanField(required=False, label=_("Check only, save nothing"))
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["csv_mapping"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = CsvMapping.objects.filter(organisation=organisation)
+
+
+class AccountForm(forms.Form):
+    iban = forms.CharField(label=_("IBAN or account number"), max_length=34)
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_of(request)
+    statements = (
+        Statement.objects.filter(organisation=organisation)
+        .select_related("account")
+        .annotate(lines=Count("transactions"))[:20]
+    )
+    return render(
+        request,
+        "bank/index.html",
+        {
+            "accounts": accounts_with_position(organisation),
+            "statements": statements,
+            "rate": matching_rate(organisation),
+            "form": UploadForm(organisation=organisation),
+            "account_form": AccountForm(),
+            "review_count": BankTransaction.objects.filter(
+                organisation=organisation, status=TransactionStatus.REVIEW
+            ).count(),
+        },
+    )
+
+
+@require_POST
+@writer_required
+def account_add(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_of(request)
+    form = AccountForm(request.POST)
+    if form.is_valid():
+        try:
+            bank_account_add(
+                organisation=organisation,
+                iban=form.cleaned_data["iban"],
+                name=form.cleaned_data["name"],
+                actor=request.user,
+            )
+        except (DomainError, ValidationError) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Bank account added."))
+    return redirect("bank:index")
+
+
+@require_POST
+@writer_required
+def upload(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_of(request)
+    form = UploadForm(request.POST, request.FILES, organisation=organisation)
+    if not form.is_valid():
+        messages.error(request, _("Choose a statement file."))
+        return redirect("bank:index")
+    uploaded = form.cleaned_data["file"]
+    if uploaded.size > MAX_UPLOAD_BYTES:
+        messages.error(request, _("The file is larger than 20 MB."))
+        return redirect("bank:index")
+    data = uploaded.read()
+    saved = form.cleaned_data.get("csv_mapping")
+    mapping = ParsedCsvMapping.from_dict(saved.mapping) if saved is not None else None
+    context: dict[str, Any] = {"filename": uploaded.name, "dry_run": form.cleaned_data["dry_run"]}
+    try:
+        parsed = parse_file(data, filename=uploaded.name, csv_mapping=mapping)
+    except StatementFileError as error:
+        context["error"] = f"{uploaded.name}: {error}"
+        return render(request, "bank/import_result.html", context, status=422)
+    warnings = file_warnings(parsed)
+    context.update(summary=summarise(parsed), warnings=warnings)
+    if context["dry_run"]:
+        return render(request, "bank/import_result.html", context)
+    try:
+        result = statement_file_import(
+            organisation=organisation,
+            parsed=parsed,
+            data=data,
+            filename=uploaded.name,
+            warnings=warnings,
+            actor=request.user,
+        )
+    except AccountNotOwned as error:
+        context["error"] = str(error)
+        context["account_form"] = AccountForm()
+        return render(request, "bank/import_result.html", context, status=422)
+    context["result"] = result
+    context["sha256"] = hashlib.sha256(data).hexdigest()
+    if result.transaction_ids:
+        context["matching"] = transactions_match(
+            organisation=organisation, transaction_ids=result.transaction_ids, actor=request.user
+        )
+    return render(request, "bank/import_result.html", context)
+
+
+def review(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_of(request)
+    queue = BankTransaction.objects.filter(
+        organisation=organisation,
+        status__in=[TransactionStatus.REVIEW, TransactionStatus.RETURN_REVIEW],
+    ).order_by("booking_date", "pk")
+    query = request.GET.get("q", "").strip()
+    if query:
+        queue = queue.filter(
+            Q(counterparty_name__icontains=query)
+            | Q(remittance__icontains=query)
+            | Q(counterparty_iban__icontains=query.replace(" ", ""))
+        )
+    page = Paginator(queue, 25).get_page(request.GET.get("page"))
+    return render(request, "bank/review.html", {"page": page, "query": query})
+
+
+def _transaction(request: HttpRequest, pk: int) -> BankTransaction:
+    return get_object_or_404(BankTransaction, pk=pk, organisation=organisation_of(request))
+
+
+@require_POST
+@writer_required
+def review_accept(request: HttpRequest, pk: int, candidate: int) -> HttpResponse:
+    tx = _transaction(request, pk)
+    try:
+        transaction_accept(
+            organisation=tx.organisation,
+            transaction_id=tx.pk,
+            candidate_index=candidate,
+            actor=request.user,
+        )
+    except (DomainError, ValidationError) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Payment booked."))
+    return redirect("bank:review")
+
+
+@require_POST
+@writer_required
+def review_not_ours(request: HttpRequest, pk: int) -> HttpResponse:
+    tx = _transaction(request, pk)
+    try:
+        transaction_not_ours(organisation=tx.organisation, transaction_id=tx.pk, actor=request.user)
+    except ReviewError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Marked as not ours."))
+    return redirect("bank:review")
+
+
+def review_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """Split a transaction over invoices of one customer: one amount field per open invoice."""
+    from betaald.debtors.models import Customer
+    from betaald.invoices.selectors import invoices_open
+
+    tx = _transaction(request, pk)
+    organisation = tx.organisation
+    customer_ids = [c["customer_id"] for c in tx.candidates]
+    customer_id = request.GET.get("customer") or request.POST.get("customer")
+    customers = Customer.objects.filter(organisation=organisation)
+    customer = None
+    if customer_id:
+        customer = get_object_or_404(customers, pk=customer_id)
+    elif customer_ids:
+        customer = customers.filter(pk=customer_ids[0]).first()
+    invoices = list(invoices_open(organisation).filter(customer=customer)) if customer else []
+    if request.method == "POST":
+        membership = getattr(request, "membership", None)
+        if membership is None or not membership.can_write:
+            raise PermissionDenied(_("Your role may only read."))
+        parts = []
+        try:
+            for invoice in invoices:
+                raw = request.POST.get(f"amount_{invoice.pk}", "").strip().replace(",", ".")
+                if raw:
+                    parts.append((invoice.pk, Decimal(raw)))
+        except InvalidOperation:
+            messages.error(request, _("Amounts must be numbers like 12.50."))
+        else:
+            try:
+                assert customer is not None
+                transaction_split(
+                    organisation=organisation,
+                    transaction_id=tx.pk,
+                    customer_id=customer.pk,
+                    parts=parts,
+                    actor=request.user,
+                )
+            except (DomainError, ValidationError, AssertionError) as error:
+                messages.error(request, str(error) or _("Choose a customer."))
+            else:
+                messages.success(request, _("Payment split over the invoices."))
+                return redirect("bank:review")
+    return render(
+        request,
+        "bank/split.html",
+        {
+            "tx": tx,
+            "customer": customer,
+            "customers": customers.filter(pk__in=customer_ids) if customer_ids else [],
+            "invoices": invoices,
+        },
+    )
