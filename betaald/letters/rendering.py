@@ -386,14 +386,12 @@ def display_context(
 
     sender = context.get("sender") or {}
     invoices = []
-    sums = {"principal": ZERO, "interest": ZERO, "costs": ZERO}
+    sums = {"principal": ZERO, "interest": ZERO, "costs": ZERO, "late_fee": ZERO}
     for index, item in enumerate(context.get("invoices") or []):
         amounts = {key: _money(item.get(key), f"invoices[{index}].{key}") for key in sums}
-        line_total = (
-            _money(item["total"], f"invoices[{index}].total")
-            if item.get("total") not in (None, "")
-            else sum(amounts.values(), ZERO)
-        )
+        # The line total is what this letter claims for the invoice; an invoice's own
+        # `total` (its amount as issued) is not used here.
+        line_total = sum(amounts.values(), ZERO)
         for key in sums:
             sums[key] += amounts[key]
         invoices.append(
@@ -405,7 +403,7 @@ def display_context(
                 "due_on_short": short_date(_day(item.get("due_on"), "due_on")),
                 "principal": euro(amounts["principal"]),
                 "interest": euro(amounts["interest"]),
-                "costs": euro(amounts["costs"]),
+                "costs": euro(amounts["costs"] + amounts["late_fee"]),
                 "total": euro(line_total),
                 "payment_reference": str(item.get("payment_reference", "")),
                 "raw_total": line_total,
@@ -413,15 +411,32 @@ def display_context(
         )
     principal = _money(context.get("principal", sums["principal"]), "principal")
     interest = _money(context.get("interest", sums["interest"]), "interest")
-    costs_vat = _money(context.get("costs_vat"), "costs_vat")
-    costs = _money(context.get("costs", sums["costs"] + costs_vat), "costs")
+    late_fee = _money(context.get("late_fee", sums["late_fee"]), "late_fee")
+    # Collection costs come as an amount, or as the dunning engine's breakdown
+    # {"costs", "vat", "total"}; `costs` shown is incl. VAT, plus any late fee.
+    costs_value = context.get("costs")
+    if isinstance(costs_value, dict):
+        costs_vat = _money(costs_value.get("vat"), "costs.vat")
+        collection = _money(costs_value.get("total"), "costs.total")
+    elif costs_value in (None, ""):
+        costs_vat = _money(context.get("costs_vat"), "costs_vat")
+        collection = sums["costs"] + costs_vat
+    else:
+        costs_vat = _money(context.get("costs_vat"), "costs_vat")
+        collection = _money(costs_value, "costs")
+    costs = collection + late_fee
     total = (
         _money(context["total"], "total")
         if context.get("total") not in (None, "")
         else principal + interest + costs
     )
-    costs_if_unpaid = _money(context.get("costs_if_unpaid"), "costs_if_unpaid")
-    costs_vat_if_unpaid = _money(context.get("costs_vat_if_unpaid"), "costs_vat_if_unpaid")
+    unpaid_value = context.get("costs_if_unpaid")
+    if isinstance(unpaid_value, dict):
+        costs_if_unpaid = _money(unpaid_value.get("costs"), "costs_if_unpaid.costs")
+        costs_vat_if_unpaid = _money(unpaid_value.get("vat"), "costs_if_unpaid.vat")
+    else:
+        costs_if_unpaid = _money(unpaid_value, "costs_if_unpaid")
+        costs_vat_if_unpaid = _money(context.get("costs_vat_if_unpaid"), "costs_vat_if_unpaid")
     total_if_unpaid = total + costs_if_unpaid + costs_vat_if_unpaid
     reference = str(context.get("payment_reference") or "")
     if not reference and invoices:
@@ -442,8 +457,14 @@ def display_context(
         "language": language,
         "date": day(_day(context.get("date"), "date")),
         "customer": {
-            "name": str(context.get("customer_name") or recipient.get("name", "")),
-            "number": str(context.get("customer_number", "")),
+            "name": str(
+                context.get("customer_name")
+                or (context.get("customer") or {}).get("name")
+                or recipient.get("name", "")
+            ),
+            "number": str(
+                context.get("customer_number") or (context.get("customer") or {}).get("number", "")
+            ),
         },
         "recipient": {
             "name": str(recipient.get("name", "")),
@@ -503,7 +524,7 @@ def display_context(
         "raw_costs": costs,
     }
     interest_unallocated = interest - sums["interest"]
-    costs_unallocated = costs - sums["costs"]
+    costs_unallocated = costs - sums["costs"] - sums["late_fee"]
     display["interest_unallocated"] = euro(interest_unallocated) if interest_unallocated else ""
     display["costs_unallocated"] = euro(costs_unallocated) if costs_unallocated else ""
     display["labels"] = LABELS.get(language, LABELS["nl"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -173,3 +175,57 @@ def test_html_in_customer_data_is_escaped():
     )
     assert "<b>1</b>" not in rendered.html
     assert "&lt;b&gt;1&lt;/b&gt;" in rendered.html
+
+
+def test_the_dunning_engines_context_with_a_costs_breakdown_and_late_fee_renders():
+    context = {
+        "source": "dunning",
+        "date": "2026-11-30",
+        "customer": {"number": "D7", "name": "Piet Puk", "kind": "consumer"},
+        "invoices": [
+            {
+                "number": "2026-00009",
+                "issued_on": "2026-10-01",
+                "due_on": "2026-10-15",
+                "total": "1800.00",
+                "principal": "1800.00",
+                "interest": "10.00",
+                "late_fee": "15.00",
+                "costs": "0.00",
+                "payment_reference": "8000000020250417",
+            },
+            {
+                "number": "2026-00010",
+                "issued_on": "2026-10-02",
+                "due_on": "2026-10-16",
+                "total": "1200.00",
+                "principal": "1200.00",
+                "interest": "5.00",
+                "late_fee": "0.00",
+                "costs": "0.00",
+                "payment_reference": "",
+            },
+        ],
+        "principal": "3000.00",
+        "interest": "15.00",
+        "late_fee": "15.00",
+        "costs": {"principal": "3000.00", "costs": "425.00", "vat": "0.00", "total": "425.00"},
+        "total": "3455.00",
+        "payment_reference": "8000000020250417",
+        "costs_if_unpaid": {"costs": "425.00", "vat": "89.25", "total": "514.25"},
+    }
+    rendered = render_message(
+        organisation_id=None,
+        kind="final_notice_14_day",
+        language="nl",
+        context={**context, "sender": sample_context()["sender"]},
+        recipient=SAMPLE_RECIPIENT,
+    )
+    text = " ".join(rendered.text.split())
+    assert "2026-00009 01-10-2026 15-10-2026 € 1.800,00 € 10,00 € 15,00 € 1.825,00" in text
+    assert "(over de som van de hoofdsommen) € 425,00" in text
+    assert "Totaal te betalen € 3.000,00 € 15,00 € 440,00 € 3.455,00" in text
+    assert "incassokosten verschuldigd van € 425,00, vermeerderd met € 89,25 btw" in text
+    assert "is € 3.969,25" in text
+    assert rendered.display["customer"]["number"] == "D7"
+    assert rendered.payment.amount == Decimal("3455.00")
