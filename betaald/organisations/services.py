@@ -125,3 +125,29 @@ def user_create(
     user.full_clean()
     user.save()
     return user
+
+
+def api_token_create(*, membership: Membership, name: str, actor: Any = None) -> tuple[Any, str]:
+    """Create an API token; returns the record and the token text (shown only now)."""
+    import hashlib
+    import secrets
+
+    from betaald.organisations.models import ApiToken
+
+    if not name.strip():
+        raise ValidationError({"name": "give the token a name"})
+    raw = "btl_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        membership=membership,
+        name=name.strip(),
+        prefix=raw[4:12],
+        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    event_record(
+        name="organisations.api_token.created",
+        organisation=membership.organisation,
+        actor=actor,
+        subject=token,
+        after={"name": token.name, "prefix": token.prefix, "user": membership.user.get_username()},
+    )
+    return token, raw
