@@ -32,6 +32,10 @@ class AccountNotOwned(DomainError):
     """A statement is for an account that is not one of the organisation's bank accounts."""
 
 
+class DuplicateFile(DomainError):
+    """The very same file was imported before and holds nothing new: nothing was changed."""
+
+
 class ReviewError(DomainError):
     """A review action does not fit the transaction (already booked, amounts do not add up)."""
 
@@ -162,6 +166,14 @@ def _initial_status(row: dict[str, Any]) -> str:
     return TransactionStatus.UNMATCHED
 
 
+CHUNK = 5000
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 @transaction.atomic
 def statement_file_import(
     *,
@@ -184,11 +196,13 @@ def statement_file_import(
         account = accounts[normalise_account(parsed_statement.account)]
         rows = transaction_rows(parsed_statement)
         keys = [row["unique_key"] for row in rows]
-        known = set(
-            BankTransaction.objects.filter(account=account, unique_key__in=keys).values_list(
-                "unique_key", flat=True
+        known: set[str] = set()
+        for chunk in _chunks(keys):
+            known.update(
+                BankTransaction.objects.filter(account=account, unique_key__in=chunk).values_list(
+                    "unique_key", flat=True
+                )
             )
-        )
         seen: set[str] = set()
         new_rows = []
         for row in rows:
@@ -234,7 +248,8 @@ def statement_file_import(
                     **row,
                 )
                 for row in new_rows
-            ]
+            ],
+            batch_size=2000,
         )
         transactions_created += len(created)
         if created and created[0].pk is None:  # pragma: no cover - backends without RETURNING
@@ -263,6 +278,19 @@ def statement_file_import(
                 else None,
             },
         )
+    if not statements_created and not transactions_created:
+        earlier = (
+            Statement.objects.filter(organisation=organisation, file_sha256=file_sha256)
+            .order_by("imported_at")
+            .first()
+        )
+        if earlier is not None:
+            raise DuplicateFile(
+                f"this file was imported before ({earlier.filename or 'statement'} on "
+                f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}, statement "
+                f"{earlier.identifier or earlier.pk} of {earlier.account.iban}); nothing changed",
+                field="file",
+            )
     return ImportResult(statements_created, transactions_created, duplicates, new_ids)
 
 
@@ -291,31 +319,65 @@ def bank_account_add(
 # --- matching -------------------------------------------------------------------------------
 
 
-def _open_items(organisation: Organisation) -> list[matching.OpenItem]:
+def _open_items_for(
+    organisation: Organisation, lines: Sequence[matching.BankLine]
+) -> tuple[list[matching.OpenItem], dict[str, int]]:
+    """The open invoices the lines can possibly match, and the known IBANs among the payers.
+
+    Cost follows the statement, not the book: only invoices whose betalingskenmerk or number
+    occurs in a line, and the open invoices of customers whose IBAN pays, are read.
+    """
+    from betaald.debtors.models import CustomerIban
     from betaald.invoices.selectors import invoices_open
 
-    return [
-        matching.OpenItem(
-            invoice_id=invoice.pk,
-            customer_id=invoice.customer_id,
-            number=invoice.number,
-            payment_reference=invoice.payment_reference,
-            open_amount=invoice.open_amount,  # type: ignore[attr-defined]
-            due_on=invoice.due_on,
+    references: set[str] = set()
+    numbers: set[str] = set()
+    ibans: set[str] = set()
+    for line in lines:
+        if line.structured_reference:
+            references.add(matching.normalise_reference(line.structured_reference))
+        references.update(matching.references_in_text(line.remittance))
+        numbers.update(
+            word
+            for word in matching.words(line.remittance)
+            if any(character.isdigit() for character in word)
         )
-        for invoice in invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
-    ]
-
-
-def _known_ibans(organisation: Organisation) -> dict[str, int]:
-    from betaald.debtors.models import CustomerIban
-
-    return {
-        normalise_account(iban): customer_id
+        if line.counterparty_iban:
+            ibans.add(line.counterparty_iban)
+    known: dict[str, int] = {}
+    for chunk in _chunks(sorted(ibans)):
         for iban, customer_id in CustomerIban.objects.filter(
-            customer__organisation=organisation
-        ).values_list("iban", "customer_id")
-    }
+            customer__organisation=organisation, iban__in=chunk
+        ).values_list("iban", "customer_id"):
+            known[normalise_account(iban)] = customer_id
+    base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
+    fields = ("pk", "customer_id", "number", "payment_reference", "open_amount", "due_on")
+    rows: dict[int, tuple[Any, ...]] = {}
+    for chunk in _chunks(sorted(references)):
+        rows.update(
+            (row[0], row) for row in base.filter(payment_reference__in=chunk).values_list(*fields)
+        )
+    for chunk in _chunks(sorted(numbers)):
+        rows.update(
+            (row[0], row)
+            for row in base.exclude(number="").filter(number__in=chunk).values_list(*fields)
+        )
+    for chunk in _chunks(sorted(set(known.values()))):
+        rows.update(
+            (row[0], row) for row in base.filter(customer_id__in=chunk).values_list(*fields)
+        )
+    items = [
+        matching.OpenItem(
+            invoice_id=pk,
+            customer_id=customer_id,
+            number=number,
+            payment_reference=reference,
+            open_amount=Decimal(open_amount),
+            due_on=due_on,
+        )
+        for pk, customer_id, number, reference, open_amount, due_on in rows.values()
+    ]
+    return items, known
 
 
 def line_for(tx: BankTransaction) -> matching.BankLine:
@@ -445,10 +507,11 @@ def transactions_match(
     incoming = [tx for tx in pending if not tx.is_return and tx.is_credit]
     if not incoming:
         return dict(counts)
-    items = _open_items(organisation)
-    index = matching.OpenItemIndex(items, _known_ibans(organisation))
-    for tx in incoming:
-        candidates = matching.candidates(line_for(tx), index)
+    lines = [line_for(tx) for tx in incoming]
+    items, known = _open_items_for(organisation, lines)
+    index = matching.OpenItemIndex(items, known)
+    for tx, line in zip(incoming, lines, strict=True):
+        candidates = matching.candidates(line, index)
         decision = matching.decide(candidates, threshold=threshold)
         with transaction.atomic():
             locked = BankTransaction.objects.select_for_update().get(pk=tx.pk)

@@ -30,6 +30,7 @@ from betaald.bank.models import (
 from betaald.bank.selectors import accounts_with_position, matching_rate
 from betaald.bank.services import (
     AccountNotOwned,
+    DuplicateFile,
     ReviewError,
     bank_account_add,
     statement_file_import,
@@ -174,6 +175,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         context["error"] = str(error)
         context["account_form"] = AccountForm()
         return render(request, "bank/import_result.html", context, status=422)
+    except DuplicateFile as error:
+        context["error"] = f"{uploaded.name}: {error.message}"
+        return render(request, "bank/import_result.html", context, status=409)
     context["result"] = result
     context["sha256"] = hashlib.sha256(data).hexdigest()
     if result.transaction_ids:

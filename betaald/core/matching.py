@@ -139,6 +139,16 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def references_in_text(text: str) -> list[str]:
+    """The valid 16-digit betalingskenmerken typed in a free text (spaces and dots allowed)."""
+    found = []
+    for match in _REFERENCE_IN_TEXT.finditer(text):
+        reference = normalise_reference(match.group(1))
+        if is_valid_reference(reference) and reference not in found:
+            found.append(reference)
+    return found
+
+
 def _reference_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidate]:
     found: list[Candidate] = []
     structured = normalise_reference(line.structured_reference)
@@ -159,9 +169,8 @@ def _reference_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidat
                     ),
                 )
             )
-    for match in _REFERENCE_IN_TEXT.finditer(line.remittance):
-        reference = normalise_reference(match.group(1))
-        if reference == structured or not is_valid_reference(reference):
+    for reference in references_in_text(line.remittance):
+        if reference == structured:
             continue
         item = index.by_reference.get(reference)
         if item is not None:

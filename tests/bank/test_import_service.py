@@ -15,7 +15,12 @@ from django.core.management.base import CommandError
 
 from betaald.audit.models import Event
 from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
-from betaald.bank.services import AccountNotOwned, statement_file_import, transactions_match
+from betaald.bank.services import (
+    AccountNotOwned,
+    DuplicateFile,
+    statement_file_import,
+    transactions_match,
+)
 from betaald.bank.statements import file_warnings, parse_file
 from tests.factories import OrganisationFactory
 
@@ -68,14 +73,27 @@ def test_ing_statement_is_stored_with_one_row_per_line_and_an_audit_event():
     assert event.organisation == organisation
 
 
-def test_reimporting_the_same_file_adds_nothing():
+def test_reimporting_the_same_file_is_a_clear_error_and_changes_nothing():
     organisation = org_with("NL77INGB0574908765")
     import_file(organisation, ING)
-    again = import_file(organisation, ING)
-    assert (again.statements_created, again.transactions_created, again.duplicates) == (0, 0, 8)
+    with pytest.raises(DuplicateFile) as caught:
+        import_file(organisation, ING)
+    assert "imported before" in caught.value.message
+    assert "ing_mt940_sepa-structured_returns.940" in caught.value.message
     assert BankTransaction.objects.count() == 8
     assert Statement.objects.count() == 1
     assert Event.objects.filter(name="bank.statement.imported").count() == 1
+
+
+def test_the_same_statement_in_another_file_adds_nothing_without_error():
+    organisation = org_with("NL77INGB0574908765")
+    import_file(organisation, ING)
+    copy = ING.read_bytes().replace(
+        b"{1:F01INGBNL2ABXXX0000000000}", b"{1:F01INGBNL2ABXXX0000000001}"
+    )
+    result = import_bytes(organisation, copy, "copy.940")
+    assert (result.statements_created, result.transactions_created, result.duplicates) == (0, 0, 8)
+    assert Statement.objects.count() == 1
 
 
 def test_an_overlapping_statement_adds_only_the_new_transactions():
@@ -95,7 +113,9 @@ def test_identical_lines_without_bank_reference_stay_separate_and_idempotent():
     first = import_file(organisation, ABN_MT940)
     assert first.transactions_created == 10
     assert BankTransaction.objects.filter(amount=Decimal("1000.00")).count() == 6
-    assert import_file(organisation, ABN_MT940).transactions_created == 0
+    with pytest.raises(DuplicateFile):
+        import_file(organisation, ABN_MT940)
+    assert BankTransaction.objects.count() == 10
 
 
 def test_a_batch_entry_becomes_one_row_per_transaction():
@@ -125,7 +145,9 @@ def test_every_statement_of_a_multi_statement_file_is_stored():
     result = import_file(organisation, RABO_CAMT)
     assert result.statements_created == 132  # empty daily statements keep their balances
     assert result.transactions_created == 9
-    assert import_file(organisation, RABO_CAMT).statements_created == 0
+    with pytest.raises(DuplicateFile):
+        import_file(organisation, RABO_CAMT)
+    assert Statement.objects.count() == 132
 
 
 def test_the_organisations_own_iban_is_accepted_as_its_account():
@@ -189,3 +211,32 @@ def test_cli_real_import_needs_an_organisation():
 def test_cli_unknown_organisation():
     with pytest.raises(CommandError, match="not found"):
         call_command("bank", "import", str(ING), "--organisation", "nobody")
+
+
+def test_cli_reimport_of_the_same_file_exits_4_naming_the_file():
+    organisation = org_with("NL77INGB0574908765")
+    args = ["bank", "import", str(ING), "--organisation", str(organisation.pk), "--no-match"]
+    call_command(*args, stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError) as caught:
+        call_command(*args, stdout=StringIO(), stderr=StringIO())
+    assert caught.value.returncode == 4
+    assert str(caught.value).startswith(f"{ING}: this file was imported before")
+    assert BankTransaction.objects.count() == 8
+
+
+def test_dry_run_with_organisation_warns_about_unknown_accounts():
+    organisation = org_with("NL17RABO0310029597")
+    err = StringIO()
+    call_command(
+        "bank",
+        "import",
+        str(RABO_CAMT),
+        "--dry-run",
+        "--json",
+        "--organisation",
+        str(organisation.pk),
+        stdout=StringIO(),
+        stderr=err,
+    )
+    assert "account NL59RABO3181240869 is not a bank account" in err.getvalue()
+    assert "NL17RABO0310029597 is not" not in err.getvalue()

@@ -184,6 +184,8 @@ def test_every_real_statement_file_is_covered():
         ("camt053/abnamro-style_camt053-001-02_dd-batch-returns.xml", "do not add up"),
         ("camt053/generic-nl_camt053-001-08_multicurrency.xml", "cannot be checked"),
         ("camt053/goldman-sachs_camt053-001-02_returns-usd.xml", "entries in EUR on a USD"),
+        ("camt053/goldman-sachs_camt053-001-02_returns-usd.xml", "USD are stored but never"),
+        ("camt053/iso20022-business-sample_camt053-001-04.xml", "SEK are stored but never"),
         ("mt940/abnamro_mt940_structured.txt", "do not add up"),
         ("mt940/ing_mt940_sepa-structured_returns.940", "account IBAN is invalid"),
         ("mt940/triodos_mt940_iban.txt", "Invalid IBAN length"),

@@ -57,14 +57,24 @@ def balance_warnings(index: int, statement: Statement) -> list[str]:
     return []
 
 
+MATCHED_CURRENCY = "EUR"
+
+
 def currency_warnings(index: int, statement: Statement) -> list[str]:
+    warnings = []
     others = sorted({e.currency for e in statement.entries if e.currency != statement.currency})
     if statement.currency and others:
-        return [
+        warnings.append(
             f"{_label(index, statement)}: entries in {', '.join(others)} on a "
             f"{statement.currency} account"
-        ]
-    return []
+        )
+    foreign = sorted({e.currency for e in statement.entries if e.currency != MATCHED_CURRENCY})
+    if foreign:
+        warnings.append(
+            f"{_label(index, statement)}: entries in {', '.join(foreign)} are stored but never "
+            "matched automatically"
+        )
+    return warnings
 
 
 def iban_warnings(index: int, statement: Statement) -> list[str]:

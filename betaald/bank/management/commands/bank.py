@@ -1,8 +1,13 @@
 """`betaald bank import FILE [--dry-run] [--json] [--organisation ID|KVK|NAME]`.
 
-The dry run parses and validates without touching the database and prints exactly the summary
-issue 7 specifies; warnings go to stderr. A file that cannot be read exits with code 2 and one
-line naming the file and the place.
+The dry run parses and validates without touching the database (unless --organisation is given,
+to also warn about accounts that are not the organisation's) and prints exactly the summary
+issue 7 specifies; warnings go to stderr.
+
+Exit codes: 0 done; 2 the file cannot be read (malformed, truncated, wrong namespace, XXE,
+unknown format), with one line naming the file and the place; 3 a statement is for an account
+that is not the organisation's (the IBAN is named); 4 the very same file was imported before
+(nothing changed).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from betaald.bank.statements import (
 
 EXIT_UNREADABLE = 2
 EXIT_REFUSED = 3
+EXIT_DUPLICATE = 4
 
 
 class Command(BaseCommand):
@@ -78,6 +84,8 @@ class Command(BaseCommand):
         warnings = file_warnings(parsed)
         summary = summarise(parsed)
         if options["dry_run"]:
+            if options.get("organisation"):
+                warnings += self._unknown_accounts(summary["accounts"], options["organisation"])
             for warning in warnings:
                 self.stderr.write(f"warning: {path}: {warning}")
             self._print(summary, as_json=options["json"])
@@ -105,6 +113,20 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"no CSV mapping file or saved mapping named {value!r}")
         return CsvMapping.from_dict(found.mapping)
+
+    def _unknown_accounts(self, accounts: list[str], organisation: str) -> list[str]:
+        from betaald.bank.models import BankAccount
+        from betaald.bank.services import normalise_account
+
+        owner = self._organisation(organisation)
+        known = {normalise_account(a.iban) for a in BankAccount.objects.filter(organisation=owner)}
+        known.add(normalise_account(owner.iban or ""))
+        return [
+            f"account {account} is not a bank account of {owner.display_name}: a real import "
+            "would be refused"
+            for account in accounts
+            if normalise_account(account) not in known
+        ]
 
     def _print(self, summary: dict[str, Any], *, as_json: bool) -> None:
         if as_json:
@@ -145,6 +167,7 @@ class Command(BaseCommand):
     ) -> None:
         from betaald.bank.services import (
             AccountNotOwned,
+            DuplicateFile,
             statement_file_import,
             transactions_match,
         )
@@ -163,6 +186,8 @@ class Command(BaseCommand):
             )
         except AccountNotOwned as error:
             raise CommandError(f"{path}: {error}", returncode=EXIT_REFUSED) from None
+        except DuplicateFile as error:
+            raise CommandError(f"{path}: {error.message}", returncode=EXIT_DUPLICATE) from None
         for warning in warnings:
             self.stderr.write(f"warning: {path}: {warning}")
         matched: dict[str, int] = {}
