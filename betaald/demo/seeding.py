@@ -140,14 +140,14 @@ def demo_users(organisation: Organisation) -> list[tuple[str, str]]:
 
 
 def _customer(organisation: Organisation, fake: Faker, rng: random.Random) -> Customer:
-    is_business = rng.random() < 0.6
+    is_business = rng.randrange(100) < 60
     fields: dict[str, Any] = {
         "kind": CustomerKind.BUSINESS if is_business else CustomerKind.CONSUMER,
         "street": fake.street_address(),
         "postal_code": fake.postcode(),
         "city": fake.city(),
         "phone": fake.phone_number(),
-        "language": "en" if rng.random() < 0.08 else "nl",
+        "language": "en" if rng.randrange(100) < 8 else "nl",
     }
     if is_business:
         company = fake.company()
