@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "betaald.bank",
     "betaald.dunning",
     "betaald.letters",
+    "betaald.plans",
     "betaald.web",
     "betaald.demo",
 ]

@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("bank/", include("betaald.bank.urls")),
     path("dunning/", include("betaald.dunning.urls")),
     path("letters/", include("betaald.letters.urls")),
+    path("plans/", include("betaald.plans.urls")),
     path("", include("betaald.web.urls")),
 ]
 if settings.DEBUG:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 SECTIONS = (
     ("dunning", _("Dunning")),
     ("letters", _("Outbox")),
+    ("plans", _("Plans & disputes")),
     ("bank", _("Bank")),
     ("calculator", _("Calculator")),
 )
