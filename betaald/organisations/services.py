@@ -151,3 +151,20 @@ def api_token_create(*, membership: Membership, name: str, actor: Any = None) ->
         after={"name": token.name, "prefix": token.prefix, "user": membership.user.get_username()},
     )
     return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: Any, actor: Any = None) -> Any:
+    from django.utils import timezone
+
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        event_record(
+            name="organisations.api_token.revoked",
+            organisation=token.membership.organisation,
+            actor=actor,
+            subject=token,
+            after={"name": token.name, "prefix": token.prefix},
+        )
+    return token

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from betaald.debtors.models import Contact, Customer
 from betaald.invoices.models import VAT_RATE_CHOICES, Invoice
+from betaald.organisations.models import Organisation
 from betaald.payments.models import PaymentMethod
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -135,3 +136,45 @@ class PaymentForm(forms.Form):
         self.fields["designated_invoice"].queryset = Invoice.objects.filter(  # type: ignore[attr-defined]
             organisation=organisation, status="issued", kind="invoice"
         ).order_by("-issued_on")
+
+
+class OrganisationForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Organisation
+        fields = [
+            "legal_name",
+            "trade_name",
+            "legal_form",
+            "seat",
+            "kvk_number",
+            "vat_number",
+            "iban",
+            "bic",
+            "sepa_creditor_id",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+            "email",
+            "phone",
+            "website",
+            "default_payment_term_days",
+            "can_deduct_vat",
+            "logo",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Identifiers are normalised and checked by the service (spaces, lower case allowed).
+        for name in ("kvk_number", "vat_number", "iban", "bic", "sepa_creditor_id"):
+            model_field = self.fields[name]
+            self.fields[name] = forms.CharField(
+                label=model_field.label, required=model_field.required, max_length=50
+            )
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What uses this token?"))

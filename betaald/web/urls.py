@@ -19,4 +19,7 @@ urlpatterns = [
     path("invoices/<int:pk>/credit/", views.invoice_credit, name="invoice_credit"),
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/new/", views.payment_create, name="payment_create"),
+    path("settings/", views.settings_view, name="settings"),
+    path("settings/tokens/", views.token_create, name="token_create"),
+    path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

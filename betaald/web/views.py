@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
+from betaald.core.invoicing import Line, VatGroup, VatRate, invoice_totals
 from betaald.core.money import ZERO
 from betaald.debtors.models import Customer, CustomerKind, CustomerStatus
 from betaald.debtors.services import contact_add, customer_create, customer_update
@@ -36,10 +37,16 @@ from betaald.invoices.services import (
     invoice_issue,
     invoice_update_draft,
 )
-from betaald.organisations.models import Organisation
+from betaald.organisations.models import ApiToken, Organisation, Role
 from betaald.organisations.ratelimit import login_blocked, login_failed
+from betaald.organisations.services import (
+    api_token_create,
+    api_token_revoke,
+    organisation_update,
+)
 from betaald.payments.models import Payment
 from betaald.payments.services import customer_credit, payment_register
+from betaald.rates.selectors import rate_table_is_stale
 from betaald.web.forms import (
     ContactForm,
     CreditForm,
@@ -47,7 +54,9 @@ from betaald.web.forms import (
     InvoiceHeaderForm,
     InvoiceLineFormSet,
     IssueForm,
+    OrganisationForm,
     PaymentForm,
+    TokenForm,
 )
 
 PAGE_SIZE = 25
@@ -128,10 +137,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     received = Payment.objects.filter(
         organisation=organisation, received_on__gt=day - timedelta(days=30)
     ).aggregate(total=Sum("amount"), count=Count("pk", filter=Q(amount__gt=0)))
+    stale_rates = [kind for kind in ("statutory", "commercial") if rate_table_is_stale(kind, day)]
     return render(
         request,
         "web/dashboard.html",
         {
+            "stale_rates": stale_rates,
             "summary": summary,
             "bars": bars,
             "worst": worst,
@@ -384,6 +395,14 @@ def invoice_state(invoice: Invoice, day: date) -> str:
     return "open"
 
 
+def vat_groups(invoice: Invoice) -> list[VatGroup]:
+    """The VAT per rate as the invoice states it (art. 35a lid 1 h-j Wet OB)."""
+    lines = [
+        Line(line.quantity, line.unit_price, VatRate(line.vat_rate)) for line in invoice.lines.all()
+    ]
+    return list(invoice_totals(lines).groups) if lines else []
+
+
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = organisation_of(request)
     invoice = get_object_or_404(invoices_for(organisation), pk=pk)
@@ -399,6 +418,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "invoice": invoice,
             "state": invoice_state(invoice, day),
             "lines": invoice.lines.all(),
+            "vat_groups": vat_groups(invoice),
             "allocations": allocations,
             "credit_notes": with_balance(invoice.credit_notes.all()),
             "events": events,
@@ -666,3 +686,75 @@ def payment_create(request: HttpRequest) -> HttpResponse:
 
 def days_ago(day: date, days: int) -> date:
     return day - timedelta(days=days)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def owner_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = getattr(request, "membership", None)
+        if membership is None or membership.role != Role.OWNER:
+            raise PermissionDenied(_("Only an owner may change the organisation."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def settings_view(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_of(request)
+    membership = request.membership  # type: ignore[attr-defined]
+    is_owner = membership.role == Role.OWNER
+    form = OrganisationForm(request.POST or None, request.FILES or None, instance=organisation)
+    if request.method == "POST":
+        if not is_owner:
+            raise PermissionDenied(_("Only an owner may change the organisation."))
+        if form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            if not fields["logo"]:
+                fields.pop("logo")
+            try:
+                organisation_update(organisation=organisation, actor=request.user, **fields)
+            except ValidationError as error:
+                add_errors(form, error)
+            else:
+                messages.success(request, _("Organisation saved."))
+                return redirect("web:settings")
+    tokens = ApiToken.objects.filter(membership=membership).order_by("-created_at")
+    members = organisation.memberships.select_related("user").order_by("user__username")
+    return render(
+        request,
+        "web/settings.html",
+        {
+            "form": form,
+            "is_owner": is_owner,
+            "tokens": tokens,
+            "members": members,
+            "token_form": TokenForm(),
+            "new_token": request.session.pop("new_token", None),
+        },
+    )
+
+
+def token_create(request: HttpRequest) -> HttpResponse:
+    organisation_of(request)
+    form = TokenForm(request.POST)
+    if request.method == "POST" and form.is_valid():
+        _token, raw = api_token_create(
+            membership=request.membership,  # type: ignore[attr-defined]
+            name=form.cleaned_data["name"],
+            actor=request.user,
+        )
+        request.session["new_token"] = raw
+        messages.success(request, _("API token created. Copy it now: it is shown only once."))
+    return redirect("web:settings")
+
+
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation_of(request)
+    token = get_object_or_404(ApiToken, pk=pk, membership=request.membership)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        api_token_revoke(token=token, actor=request.user)
+        messages.success(request, _("API token revoked."))
+    return redirect("web:settings")

@@ -210,3 +210,57 @@ def test_the_euro_filter_formats_dutch_style():
     assert euro(Decimal("-5")) == "€\xa0-5,00"
     assert euro(None) == ""
     assert date(2026, 1, 1)
+
+
+def test_an_owner_edits_the_organisation_and_identifiers_are_checked(member, client_of):
+    organisation = member.organisation
+    page = client_of.get(reverse("web:settings"))
+    assert page.status_code == 200
+    data = {
+        field: getattr(organisation, field)
+        for field in [
+            "legal_name",
+            "trade_name",
+            "legal_form",
+            "seat",
+            "kvk_number",
+            "vat_number",
+            "iban",
+            "bic",
+            "sepa_creditor_id",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+            "email",
+            "phone",
+            "website",
+            "default_payment_term_days",
+        ]
+    }
+    data.update(iban="nl91 abna 0417 1643 00", can_deduct_vat="on")
+    response = client_of.post(reverse("web:settings"), data)
+    assert response.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.iban == "NL91ABNA0417164300"
+    bad = client_of.post(reverse("web:settings"), {**data, "iban": "NL91ABNA0417164301"})
+    assert "not a valid IBAN" in bad.content.decode()
+
+
+def test_an_accountant_cannot_change_the_organisation():
+    member = MembershipFactory(role=Role.ACCOUNTANT)
+    client = Client()
+    client.force_login(member.user)
+    assert client.get(reverse("web:settings")).status_code == 200
+    assert client.post(reverse("web:settings"), {"legal_name": "X"}).status_code == 403
+
+
+def test_an_api_token_is_shown_once_and_can_be_revoked(member, client_of):
+    client_of.post(reverse("web:token_create"), {"name": "boekhouding"})
+    page = client_of.get(reverse("web:settings")).content.decode()
+    assert "btl_" in page
+    assert "btl_" not in client_of.get(reverse("web:settings")).content.decode()
+    token = member.tokens.get()
+    client_of.post(reverse("web:token_revoke", args=[token.pk]))
+    token.refresh_from_db()
+    assert token.revoked_at is not None
