@@ -3,7 +3,7 @@ and credit notes."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from datetime import date
 from decimal import Decimal
 
@@ -176,30 +176,38 @@ def test_a_partial_credit_note_lowers_the_open_amount_and_more_than_the_invoice_
         )
 
 
+def _issue_in_child(invoice_id: int, start, results) -> None:  # pragma: no cover - child
+    connections.close_all()  # never share the parent's socket
+    start.wait()
+    try:
+        invoice = Invoice.objects.get(pk=invoice_id)
+        issued, _warnings = invoice_issue(invoice=invoice, actor=None, issued_on=date(2026, 5, 1))
+        results.put(issued.number)
+    except Exception as exc:
+        results.put(f"error: {exc!r}")
+    finally:
+        connections.close_all()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks across connections need PostgreSQL"
+    connection.vendor != "postgresql", reason="row locks across processes need PostgreSQL"
 )
-def test_two_issuers_at_once_never_share_a_number():
+def test_processes_issuing_at_once_never_share_a_number():
+    """Art. 35a lid 1 b Wet OB: one unbroken series. Eight processes issue at the same moment."""
     customer = CustomerFactory()
     drafts = [draft(customer, lines=[LineInput("Werk", "1", "10.00", "21")]) for _ in range(8)]
-    barrier = threading.Barrier(len(drafts))
-    errors = []
-
-    def issue(invoice):
-        try:
-            barrier.wait()
-            invoice_issue(invoice=invoice, actor=None, issued_on=date(2026, 5, 1))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=issue, args=(d,)) for d in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(drafts))
+    results = context.Queue()
+    processes = [
+        context.Process(target=_issue_in_child, args=(d.pk, start, results)) for d in drafts
+    ]
+    for process in processes:
+        process.start()
+    numbers = sorted(results.get(timeout=60) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
     assert numbers == [f"2026-{n:05d}" for n in range(1, 9)]
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == numbers
