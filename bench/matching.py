@@ -1,0 +1,358 @@
+"""Benchmark: import and match a camt.053 statement of N entries against M open invoices.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/betaald_bench \\
+        uv run python bench/matching.py --invoices 1000000 --entries 100000
+
+The database named in DATABASE_URL is dropped and created again (it must not be a real one).
+The data is generated with COPY (not timed); then these stages are timed:
+
+1. parse + XSD-validate the camt.053 file (what `bank import --dry-run` does);
+2. import: one database transaction, one row per transaction (`statement_file_import`);
+3. match: read the open invoices the lines can match and decide every line (pure core);
+4. book: `transactions_match` books the automatic matches through the payments service
+   (allocation per art. 6:43/6:44 BW and audit events); measured on a sample of
+   `--book-sample` lines and extrapolated, unless `--book-all`.
+
+The mix is issue 7's: 70% structured betalingskenmerk, 20% invoice number in the free text,
+10% amount only (half of those from a known IBAN with the exact open amount, half unknown).
+Peak memory is the process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betaald.settings")
+
+ORG_IBAN = "NL91ABNA0417164300"
+
+
+def iban_nl(bank: str, account: int) -> str:
+    bban = f"{bank}{account:010d}"
+    digits = "".join(str(int(c, 36)) for c in bban + "NL00")
+    check = 98 - int(digits) % 97
+    return f"NL{check:02d}{bban}"
+
+
+def recreate_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    name = config["NAME"]
+    if not name or "bench" not in name:
+        raise SystemExit("refusing: the DATABASE_URL database name must contain 'bench'")
+    admin = psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"] or "postgres",
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def copy_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into the model's table, every NOT NULL column filled from its default."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    defaults: dict[str, Any] = {}
+    for f in fields:
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+            defaults[f.attname] = now
+        elif f.has_default():
+            defaults[f.attname] = f.get_default()
+        elif f.null:
+            defaults[f.attname] = None
+        else:
+            defaults[f.attname] = ""
+    sql = f'COPY "{model._meta.db_table}" ({", ".join(columns)}) FROM STDIN'
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([row.get(f.attname, defaults[f.attname]) for f in fields])
+
+
+@dataclass
+class Book:
+    organisation: Any
+    invoices: list[tuple[int, int, str, str, Decimal]]  # id, customer, number, ref, total
+    customer_ibans: dict[int, str]
+
+
+def populate(invoice_count: int, per_customer: int, seed: int) -> Book:
+    from django.db import connection
+
+    from betaald.core.references import make_reference
+    from betaald.debtors.models import Customer, CustomerIban
+    from betaald.invoices.models import Invoice
+    from betaald.organisations.models import Organisation
+
+    rng = random.Random(seed)
+    organisation = Organisation.objects.create(
+        legal_name="Bench B.V.",
+        kvk_number="12345678",
+        vat_number="NL123456789B01",
+        iban=ORG_IBAN,
+        street="Straat 1",
+        postal_code="1000 AA",
+        city="Amsterdam",
+    )
+    customers = max(1, invoice_count // per_customer)
+    copy_rows(
+        Customer,
+        [
+            {
+                "organisation_id": organisation.pk,
+                "number": f"D{n:07d}",
+                "kind": "business",
+                "name": f"Klant {n} B.V.",
+                "street": "Kalverstraat 1",
+                "postal_code": "1012 AB",
+                "city": "Amsterdam",
+            }
+            for n in range(customers)
+        ],
+    )
+    customer_ids = list(
+        Customer.objects.filter(organisation=organisation)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ibans = {pk: iban_nl("ABNA", 100000000 + index) for index, pk in enumerate(customer_ids)}
+    copy_rows(
+        CustomerIban,
+        [{"customer_id": pk, "iban": iban, "source": "bench"} for pk, iban in ibans.items()],
+    )
+    start = date(2026, 1, 1)
+    rows = []
+    for n in range(invoice_count):
+        total = Decimal(rng.randint(1000, 500000)) / 100
+        rows.append(
+            {
+                "organisation_id": organisation.pk,
+                "customer_id": customer_ids[n % customers],
+                "kind": "invoice",
+                "status": "issued",
+                "number": f"2026-{n + 1:07d}",
+                "series_year": 2026,
+                "sequence": n + 1,
+                "issued_on": start + timedelta(days=n % 60),
+                "due_on": start + timedelta(days=n % 60 + 14),
+                "payment_reference": make_reference(n + 1),
+                "total_excl_vat": total,
+                "total_vat": Decimal("0.00"),
+                "total": total,
+            }
+        )
+        if len(rows) == 100_000:
+            copy_rows(Invoice, rows)
+            rows = []
+    if rows:
+        copy_rows(Invoice, rows)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    invoices = list(
+        Invoice.objects.filter(organisation=organisation)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "number", "payment_reference", "total")
+    )
+    return Book(organisation, invoices, ibans)
+
+
+def statement_xml(book: Book, entries: int, seed: int) -> tuple[bytes, dict[str, int]]:
+    """A camt.053.001.02 statement with the issue's mix of lines; the invoices are distinct."""
+    rng = random.Random(seed + 1)
+    chosen = rng.sample(book.invoices, entries)
+    mix = {"reference": 0, "number": 0, "known_iban_amount": 0, "nothing": 0}
+    out = io.StringIO()
+    out.write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+        "<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2026-03-02T00:00:00</CreDtTm></GrpHdr>"
+        "<Stmt><Id>BENCH-1</Id><CreDtTm>2026-03-02T00:00:00</CreDtTm>"
+        f"<Acct><Id><IBAN>{ORG_IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+    )
+    total = Decimal("0")
+    body = io.StringIO()
+    for n, (_pk, customer_id, number, reference, amount) in enumerate(chosen):
+        roll = rng.random()
+        iban = book.customer_ibans[customer_id]
+        if roll < 0.70:
+            kind = "reference"
+            remittance = (
+                "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry><Issr>CUR</Issr></Tp>"
+                f"<Ref>{reference}</Ref></CdtrRefInf></Strd>"
+            )
+        elif roll < 0.90:
+            kind = "number"
+            remittance = f"<Ustrd>Betaling factuur {number} dank u wel</Ustrd>"
+            iban = iban_nl("RABO", 300000000 + n)  # often paid from another account
+        elif roll < 0.95:
+            kind = "known_iban_amount"
+            remittance = "<Ustrd>betaling</Ustrd>"
+        else:
+            kind = "nothing"
+            remittance = "<Ustrd>overboeking</Ustrd>"
+            iban = iban_nl("INGB", 500000000 + n)
+            amount = amount + Decimal("0.01")
+        mix[kind] += 1
+        total += amount
+        body.write(
+            f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+            "<BookgDt><Dt>2026-03-02</Dt></BookgDt><ValDt><Dt>2026-03-02</Dt></ValDt>"
+            f"<AcctSvcrRef>B{n:09d}</AcctSvcrRef>"
+            "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly>"
+            "</Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+            f"<RltdPties><Dbtr><Nm>Klant {customer_id}</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN>"
+            f"</Id></DbtrAcct></RltdPties><RmtInf>{remittance}</RmtInf></TxDtls></NtryDtls></Ntry>"
+        )
+    out.write(
+        '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt>'
+        "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-03-01</Dt></Dt></Bal>"
+        f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{total}</Amt>'
+        "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-03-02</Dt></Dt></Bal>"
+    )
+    out.write(body.getvalue())
+    out.write("</Stmt></BkToCstmrStmt></Document>\n")
+    return out.getvalue().encode(), mix
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--per-customer", type=int, default=10)
+    parser.add_argument("--book-sample", type=int, default=2000)
+    parser.add_argument("--book-all", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    recreate_database(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from betaald.bank.models import BankTransaction, TransactionStatus
+    from betaald.bank.services import (
+        _open_items_for,
+        line_for,
+        statement_file_import,
+        transactions_match,
+    )
+    from betaald.bank.statements import file_warnings, parse_file
+    from betaald.core import matching
+
+    figures: list[tuple[str, str]] = []
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    book = populate(args.invoices, args.per_customer, args.seed)
+    data, mix = statement_xml(book, args.entries, args.seed)
+    figures.append(
+        (
+            "setup (not timed)",
+            f"{len(book.invoices):,} open invoices, {len(book.customer_ibans):,} customers, "
+            f"statement {len(data) / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s",
+        )
+    )
+    figures.append(("mix", ", ".join(f"{k} {v:,}" for k, v in mix.items())))
+
+    t0 = time.perf_counter()
+    parsed = parse_file(data, filename="bench.xml")
+    warnings = file_warnings(parsed)
+    t_parse = time.perf_counter() - t0
+    figures.append(("1 parse + XSD", f"{t_parse:.1f} s ({len(warnings)} warnings)"))
+
+    t0 = time.perf_counter()
+    result = statement_file_import(
+        organisation=book.organisation,
+        parsed=parsed,
+        data=data,
+        filename="bench.xml",
+        warnings=warnings,
+        actor="bench",
+    )
+    t_import = time.perf_counter() - t0
+    figures.append(("2 import", f"{t_import:.1f} s ({result.transactions_created:,} transactions)"))
+    del parsed
+
+    t0 = time.perf_counter()
+    pending = list(
+        BankTransaction.objects.filter(
+            organisation=book.organisation, status=TransactionStatus.UNMATCHED
+        ).order_by("pk")
+    )
+    lines = [line_for(tx) for tx in pending]
+    items, known = _open_items_for(book.organisation, lines)
+    index = matching.OpenItemIndex(items, known)
+    decided = 0
+    for line in lines:
+        choice = matching.decide(matching.candidates(line, index))
+        if choice is not None:
+            decided += 1
+            index.consume(choice)
+    t_match = time.perf_counter() - t0
+    rate = decided / len(lines) if lines else 0
+    figures.append(
+        (
+            "3 match (read + decide)",
+            f"{t_match:.1f} s ({len(items):,} open invoices read; automatic {decided:,} of "
+            f"{len(lines):,} = {rate:.1%})",
+        )
+    )
+
+    sample = (
+        [tx.pk for tx in pending]
+        if args.book_all
+        else [tx.pk for tx in pending][: args.book_sample]
+    )
+    t0 = time.perf_counter()
+    outcome = transactions_match(
+        organisation=book.organisation, transaction_ids=sample, actor="bench"
+    )
+    t_book = time.perf_counter() - t0
+    per_line = t_book / len(sample) if sample else 0
+    full_book = per_line * len(pending)
+    figures.append(
+        (
+            "4 book (payments service)",
+            f"{t_book:.1f} s for {len(sample):,} lines {outcome} = {per_line * 1000:.1f} ms/line"
+            + ("" if args.book_all else f"; all {len(pending):,} lines ~ {full_book:.0f} s"),
+        )
+    )
+    total = t_parse + t_import + t_match + full_book
+    figures.append(("end to end (1+2+3+4)", f"{total:.0f} s"))
+    figures.append(("peak memory (max RSS)", f"{peak_mb():.0f} MB"))
+    width = max(len(label) for label, _ in figures)
+    for label, value in figures:
+        print(f"{label:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
