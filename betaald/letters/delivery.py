@@ -470,8 +470,10 @@ def message_deliver_now(
 
 
 def messages_recover(*, now: datetime | None = None) -> dict[str, int]:
-    """After a crash: messages claimed but never handed over go back to the queue; messages
-    handed over without a recorded outcome fail with a task (never re-sent automatically)."""
+    """After a crash: messages claimed but never handed over go back to the queue, queued
+    messages whose task was lost are enqueued again, and messages handed over without a
+    recorded outcome fail with a task (never re-sent automatically). Safe to run any time:
+    a message enqueued twice is still claimed once."""
     moment = _now(now)
     stale = Message.objects.filter(
         status=MessageStatus.RENDERING, claimed_at__lt=moment - STALE_CLAIM
@@ -482,6 +484,13 @@ def messages_recover(*, now: datetime | None = None) -> dict[str, int]:
             status=MessageStatus.QUEUED
         )
         transaction.on_commit(lambda: _enqueue_all(requeued))
+    # Queued but never claimed long after queueing: their task was lost with a killed worker.
+    orphans = list(
+        Message.objects.filter(
+            status=MessageStatus.QUEUED, attempts=0, created_at__lt=moment - STALE_CLAIM
+        ).values_list("id", flat=True)
+    )
+    transaction.on_commit(lambda: _enqueue_all(orphans))
     unknown = 0
     for message in stale.filter(handed_over_at__isnull=False).select_related(
         "organisation", "customer", "invoice"
@@ -496,4 +505,4 @@ def messages_recover(*, now: datetime | None = None) -> dict[str, int]:
             issue=SendIssueKind.OUTCOME_UNKNOWN,
         )
         unknown += 1
-    return {"requeued": len(requeued), "unknown": unknown}
+    return {"requeued": len(requeued), "orphans": len(orphans), "unknown": unknown}

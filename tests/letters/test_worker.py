@@ -89,9 +89,12 @@ def test_a_worker_killed_before_handing_over_is_recovered_and_sends_once(
     assert Message.objects.get(pk=ids[1]).status == MessageStatus.RENDERING
 
     # A restarted worker leaves the claimed row alone until the claim is stale ...
-    assert messages_recover(now=NOW + timedelta(minutes=1)) == {"requeued": 0, "unknown": 0}
+    recovered = messages_recover(now=NOW + timedelta(minutes=1))
+    assert recovered == {"requeued": 0, "orphans": 0, "unknown": 0}
     # ... then puts it back, because it never reached the SMTP server.
-    assert messages_recover(now=NOW + timedelta(hours=1)) == {"requeued": 1, "unknown": 0}
+    recovered = messages_recover(now=NOW + timedelta(hours=1))
+    assert recovered["requeued"] == 1
+    assert recovered["unknown"] == 0
     for message_id in ids:
         message_deliver_now(message_id, now=NOW + timedelta(hours=1))
     assert sorted(Message.objects.values_list("status", flat=True)) == ["sent"] * 3
@@ -114,7 +117,9 @@ def test_a_worker_killed_after_handing_over_never_sends_again_but_opens_a_task(
     monkeypatch.setattr(delivery, "_record_sent", real_record)
     assert len(smtp_server.envelopes) == 1
 
-    assert messages_recover(now=NOW + timedelta(hours=1)) == {"requeued": 0, "unknown": 1}
+    recovered = messages_recover(now=NOW + timedelta(hours=1))
+    assert recovered["requeued"] == 0
+    assert recovered["unknown"] == 1
     for message_id in ids:
         message_deliver_now(message_id, now=NOW + timedelta(hours=1))
     assert len(smtp_server.envelopes) == 2  # the first message was not sent a second time
