@@ -71,6 +71,11 @@ class Allocation:
         raise KeyError(claim_id)
 
     @property
+    def by_claim(self) -> dict[str, ClaimAllocation]:
+        """The parts keyed by claim id (a fresh dict each time)."""
+        return {part.claim_id: part for part in self.parts}
+
+    @property
     def applied(self) -> Decimal:
         return sum((part.total for part in self.parts), ZERO)
 

@@ -102,6 +102,7 @@ def test_only_money_beyond_all_claims_is_unapplied():
     assert result.unapplied == D("50.00")
     assert result.applied == D("150.00")
     assert result.part("B").total == D("50.00")
+    assert result.by_claim["A"].principal == D("100.00")
     with pytest.raises(KeyError):
         result.part("C")
 
