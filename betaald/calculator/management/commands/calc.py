@@ -23,6 +23,7 @@ from django.db import connections
 
 from betaald.calculator import calculations
 from betaald.core.errors import DomainError
+from betaald.core.rates import StaleRate
 
 INPUT_ERROR = 2
 
@@ -124,6 +125,8 @@ class Command(BaseCommand):
     def execute(self, *args: Any, **options: Any) -> str | None:
         try:
             return super().execute(*args, **options)
+        except StaleRate as error:
+            raise CalcInputError(f"{error} (or pass --allow-stale to use the last rate)") from None
         except DomainError as error:
             raise CalcInputError(str(error)) from None
         except CommandError:
