@@ -31,6 +31,7 @@ from betaald.bank.statements.records import (
     StatementFileError,
     Transaction,
 )
+from betaald.bank.statements.remittance import strip_currency_suffix
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
 SUPPORTED_VERSIONS = ("02", "04", "08")
@@ -352,7 +353,7 @@ def _entry(reader: _Reader, ntry: etree._Element, label: str) -> Entry:
 
 
 def _statement(reader: _Reader, stmt: etree._Element, label: str) -> Statement:
-    account = reader.text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id")
+    account = strip_currency_suffix(reader.text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id"))
     if not account:
         raise StatementFileError(
             "the statement has no account (Acct/Id/IBAN or Acct/Id/Othr/Id)",
