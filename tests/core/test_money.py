@@ -1,13 +1,14 @@
 """betaald.core.money: Decimal-only amounts with one rounding function (ADR 0003)."""
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from betaald.core.errors import InvalidAmount
-from betaald.core.money import round_cents, split_evenly, to_money
+from betaald.core.money import round_cents, round_exact_cents, split_evenly, to_money
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,25 @@ def test_split_evenly_always_sums_to_the_total(cents, parts):
     assert sum(result) == total
     assert len(result) == parts
     assert max(result) - min(result) <= Decimal("0.01")
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "rounded"),
+    [
+        (1, 200, "0.01"),  # 0.005 exactly: half up
+        (-1, 200, "-0.01"),  # away from zero, like round_cents
+        (499999, 100000000, "0.00"),  # 0.00499999
+        (1, 3, "0.33"),
+        (2, 3, "0.67"),
+        (0, 1, "0.00"),
+    ],
+)
+def test_round_exact_cents_rounds_fractions_half_up(numerator, denominator, rounded):
+    """Interest accrues as an exact fraction and is rounded like round_cents (ADR 0003)."""
+    assert round_exact_cents(Fraction(numerator, denominator)) == Decimal(rounded)
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_round_exact_cents_agrees_with_round_cents_on_decimals(micros):
+    value = Decimal(micros) / Decimal(10**6)
+    assert round_exact_cents(Fraction(value)) == round_cents(value)

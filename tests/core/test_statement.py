@@ -1,6 +1,6 @@
 """betaald.core.statement: the rentenota (art. 6:44, 6:119, 6:119a BW)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -202,3 +202,32 @@ def test_every_payment_is_split_exactly_and_the_state_is_never_negative(
     assert min(result.state.costs, result.state.interest, result.state.principal) >= 0
     days = [event.on for event in result.events]
     assert days == sorted(days)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cents=st.integers(min_value=0, max_value=10**8),
+    first=st.dates(min_value=date(2003, 1, 1), max_value=date(2024, 12, 31)),
+    length=st.integers(min_value=0, max_value=2500),
+    kind=st.sampled_from(["statutory", "commercial"]),
+)
+def test_a_statement_without_payments_ends_in_the_interest_total(
+    statutory, commercial, cents, first, length, kind
+):
+    """One convention everywhere: the rentenota and the interest calculation agree."""
+    table = statutory if kind == "statutory" else commercial
+    until = min(first + timedelta(days=length), date(2026, 6, 30))
+    principal = D(cents) / 100
+    result = claim_statement(
+        principal=principal,
+        interest_from=first,
+        costs="0.00",
+        payments=[],
+        until=until,
+        table=table,
+    )
+    expected = statutory_interest(principal, first, until, table)
+    assert result.state.total == expected.total
+    assert [event.amount for event in result.events] == [
+        row.interest for row in expected.years if row.capitalised and row.interest > 0
+    ]
