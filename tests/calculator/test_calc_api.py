@@ -103,3 +103,10 @@ def test_every_operation_declares_the_422_and_401_problems():
         for operation in path_view.operations:
             assert {200, 401, 422} <= set(operation.response_models)
             assert operation.response_models[422].__annotations__["response"] is Problem
+
+
+def test_the_openapi_document_lists_the_calculator_with_its_problems(api):
+    schema = api.get("/api/v1/openapi.json").json()
+    for path in ("interest", "costs", "allocate", "statement"):
+        responses = schema["paths"][f"/api/v1/calc/{path}"]["post"]["responses"]
+        assert {"200", "401", "422"} <= set(responses)
