@@ -27,7 +27,9 @@ from betaald.rates.selectors import atw_holidays, rate_table
 
 KINDS = ("statutory", "commercial")
 CHECK_KINDS = ("kvk", "btw-id", "rsin", "iban", "sepa-creditor-id")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_AMOUNT = re.compile(r"\s*-?\d+(\.\d+)?\s*", re.ASCII)
+_PERCENT = re.compile(r"\d+(\.\d+)?", re.ASCII)
 PERCENT = Decimal("0.01")
 
 
@@ -52,7 +54,7 @@ def parse_amount(value: object, *, field: str, allow_zero: bool = True) -> Decim
     """An amount with at most two decimals, not negative ("1000.00", "1000", 12)."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('must be an amount as a string, e.g. "1000.00"', field=field)
-    if isinstance(value, str) and not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+    if isinstance(value, str) and not _AMOUNT.fullmatch(value):
         raise InvalidInput(f"{value!r} is not an amount like 1000.00", field=field)
     text = str(value).strip()
     amount = to_money(text, field=field)
@@ -68,7 +70,7 @@ def parse_percent(value: object, *, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('must be a percentage as a string, e.g. "8.00"', field=field)
     text = str(value).strip()
-    if not re.fullmatch(r"\d+(\.\d+)?", text):
+    if not _PERCENT.fullmatch(text):
         raise InvalidInput(f"{value!r} is not a percentage like 8.00", field=field)
     return Decimal(text)
 

@@ -242,6 +242,8 @@ BAD = [
     (["rate", "--kind", "commercial", "--on", "tomorrow"], "--on"),
     (["costs", "--principal", "0.00"], "--principal"),
     (["costs", "--principal", "abc"], "--principal"),
+    (["costs", "--principal", "١٢"], "--principal"),
+    (["deadline", "--sent", "٢٠٢٤-03-05"], "--sent"),
     (["costs"], "--principal"),
     (["deadline", "--sent", "2024-02-30"], "--sent"),
     (["deadline", "--sent", "2024-03-05", "--delivered", "2024-03-04"], "--delivered"),
