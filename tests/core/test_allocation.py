@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from betaald.core.allocation import (
@@ -156,6 +156,7 @@ claims_strategy = st.lists(
 )
 
 
+@settings(deadline=None)
 @given(amount=amounts, claims=claims_strategy, designate=st.integers(min_value=-1, max_value=5))
 def test_parts_and_unapplied_add_up_to_the_payment_and_none_is_negative(amount, claims, designate):
     """Art. 6:43/6:44 BW: every cent is allocated exactly once, nothing is negative, no

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from betaald.core.calendar import (
@@ -217,6 +217,7 @@ def test_extra_holidays_delay_receipt():
     assert fourteen_day_term(date(2024, 3, 5), holidays=custom).presumed_receipt == date(2024, 3, 8)
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31)))
 def test_the_term_never_ends_before_14_days_after_receipt_nor_on_a_non_business_day(sent):
     """Art. 6:96 lid 6 BW with art. 1 Atw: the safe reading never shortens the term."""

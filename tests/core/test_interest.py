@@ -243,6 +243,7 @@ def test_interest_matches_a_naive_day_by_day_fraction_loop(
     assert Fraction(result.interest) == naive_interest(kind, principal, first, last, compound)
 
 
+@settings(deadline=None)
 @given(
     cents=st.integers(min_value=0, max_value=10**9),
     first=st.dates(min_value=date(1992, 1, 1), max_value=date(2020, 12, 31)),
