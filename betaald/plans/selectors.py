@@ -1,0 +1,349 @@
+"""Reads of the customer relationship: payment histories and scores (the payment-behaviour
+register), the ranking, the dispute report, plan payments, and the contract terms dunning
+reads. Every read is scoped to one organisation; the number of queries does not grow with the
+number of customers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from betaald.core import installments as plan_core
+from betaald.core import scoring
+from betaald.core.money import ZERO
+from betaald.debtors.models import Customer
+from betaald.dunning.models import ExecutionStatus, Hold, HoldKind, StepExecution
+from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from betaald.invoices.selectors import invoices_for
+from betaald.organisations.models import Organisation
+from betaald.payments.models import Allocation, Payment, PaymentMethod
+from betaald.plans.models import (
+    ContractTerms,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    PaymentPlan,
+    PlanStatus,
+    Promise,
+    PromiseStatus,
+    SuggestionStatus,
+    TermSuggestion,
+)
+
+# ------------------------------------------------------------------------- contract terms
+
+
+def contract_terms_for(customer: Customer | int) -> ContractTerms | None:
+    """The terms agreed with a customer up front, or None (then statutory rules apply).
+    For the dunning engine and the dossier."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return ContractTerms.objects.filter(customer_id=customer_id).first()
+
+
+def contract_terms_for_customers(customer_ids: Iterable[int]) -> dict[int, ContractTerms]:
+    """The agreed terms of many customers in one query (for the daily dunning run)."""
+    return {
+        t.customer_id: t for t in ContractTerms.objects.filter(customer_id__in=set(customer_ids))
+    }
+
+
+# -------------------------------------------------------------------------- plan payments
+
+
+def plan_payments(plan: PaymentPlan) -> list[plan_core.PlanPayment]:
+    """Money from payments allocated to the plan's invoices since the plan became active
+    (reversals count negative; credit notes do not pay instalments)."""
+    if plan.activated_on is None:
+        return []
+    rows = (
+        Allocation.objects.filter(
+            invoice__in=plan.invoices.all(),
+            payment__isnull=False,
+            allocated_on__gte=plan.activated_on,
+        )
+        .values("allocated_on")
+        .annotate(total=Sum("amount"))
+        .order_by("allocated_on")
+    )
+    return [plan_core.PlanPayment(row["allocated_on"], row["total"]) for row in rows]
+
+
+def promise_paid(promise: Promise, until: date) -> Decimal:
+    """What was paid towards the promise's invoices from the day it was made up to `until`."""
+    total = Allocation.objects.filter(
+        invoice__in=promise.invoices.all(),
+        payment__isnull=False,
+        allocated_on__gte=promise.made_on,
+        allocated_on__lte=until,
+    ).aggregate(total=Sum("amount"))["total"]
+    return Decimal(total or ZERO)
+
+
+# ----------------------------------------------------------------------------- histories
+
+
+def _paid_on(
+    total: Decimal, credited: Decimal, payments: list[tuple[date, Decimal]]
+) -> date | None:
+    """The day the payments (in date order) last reached what was owed after credit notes."""
+    owed = total - credited
+    running = ZERO
+    paid_on: date | None = None
+    for day, amount in payments:
+        running += amount
+        if running >= owed and paid_on is None:
+            paid_on = day
+        elif running < owed:
+            paid_on = None
+    return paid_on
+
+
+def histories(
+    organisation: Organisation, customer_ids: Iterable[int] | None = None
+) -> dict[int, scoring.History]:
+    """The payment history of each customer, built with a fixed number of queries."""
+    invoices = Invoice.objects.filter(
+        organisation=organisation,
+        kind=InvoiceKind.INVOICE,
+        status=InvoiceStatus.ISSUED,
+        due_on__isnull=False,
+    )
+    ids = None if customer_ids is None else set(customer_ids)
+    if ids is not None:
+        invoices = invoices.filter(customer_id__in=ids)
+    invoice_rows = list(invoices.values_list("pk", "customer_id", "due_on", "total"))
+    invoice_ids = [row[0] for row in invoice_rows]
+    paid: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    credited: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    allocations = (
+        Allocation.objects.filter(organisation=organisation, invoice_id__in=invoice_ids)
+        .values("invoice_id", "allocated_on", "payment_id")
+        .annotate(total=Sum("amount"))
+        .order_by("invoice_id", "allocated_on")
+    )
+    for row in allocations:
+        if row["payment_id"] is None:
+            credited[row["invoice_id"]] += row["total"]
+        else:
+            paid[row["invoice_id"]].append((row["allocated_on"], row["total"]))
+    records: dict[int, list[scoring.InvoiceRecord]] = defaultdict(list)
+    for pk, customer_id, due_on, total in invoice_rows:
+        if due_on is None or total - credited[pk] <= 0:
+            continue  # fully credited: nothing was owed
+        paid_on = _paid_on(total, credited[pk], _by_day(paid[pk]))
+        records[customer_id].append(scoring.InvoiceRecord(due_on, total - credited[pk], paid_on))
+    reminders: dict[int, list[date]] = defaultdict(list)
+    executions = StepExecution.objects.filter(
+        organisation=organisation, status=ExecutionStatus.DONE
+    )
+    if ids is not None:
+        executions = executions.filter(customer_id__in=ids)
+    for customer_id, executed_on in executions.values_list("customer_id", "executed_on"):
+        reminders[customer_id].append(executed_on)
+    promises: dict[tuple[int, str], list[date]] = defaultdict(list)
+    promise_rows = Promise.objects.filter(
+        organisation=organisation,
+        status__in=[PromiseStatus.KEPT, PromiseStatus.BROKEN],
+        evaluated_on__isnull=False,
+    )
+    if ids is not None:
+        promise_rows = promise_rows.filter(customer_id__in=ids)
+    for customer_id, status, day in promise_rows.values_list(
+        "customer_id", "status", "evaluated_on"
+    ):
+        if day is not None:
+            promises[(customer_id, status)].append(day)
+    broken_plans: dict[int, list[date]] = defaultdict(list)
+    plans = PaymentPlan.objects.filter(
+        organisation=organisation, status=PlanStatus.BROKEN, ended_on__isnull=False
+    )
+    if ids is not None:
+        plans = plans.filter(customer_id__in=ids)
+    for customer_id, day in plans.values_list("customer_id", "ended_on"):
+        if day is not None:
+            broken_plans[customer_id].append(day)
+    returned: dict[int, list[date]] = defaultdict(list)
+    reversals = Payment.objects.filter(
+        organisation=organisation,
+        reverses__isnull=False,
+        reverses__method=PaymentMethod.DIRECT_DEBIT,
+    )
+    if ids is not None:
+        reversals = reversals.filter(customer_id__in=ids)
+    for customer_id, day in reversals.values_list("customer_id", "received_on"):
+        returned[customer_id].append(day)
+    everyone = set(records) | set(reminders) | {c for c, _s in promises} | set(broken_plans)
+    everyone |= set(returned)
+    if ids is not None:
+        everyone |= ids
+    return {
+        customer_id: scoring.History(
+            invoices=tuple(sorted(records[customer_id], key=_record_key)),
+            reminders=tuple(sorted(reminders[customer_id])),
+            broken_promises=tuple(sorted(promises[(customer_id, PromiseStatus.BROKEN)])),
+            kept_promises=tuple(sorted(promises[(customer_id, PromiseStatus.KEPT)])),
+            broken_plans=tuple(sorted(broken_plans[customer_id])),
+            returned_debits=tuple(sorted(returned[customer_id])),
+        )
+        for customer_id in everyone
+    }
+
+
+def _by_day(rows: list[tuple[date, Decimal]]) -> list[tuple[date, Decimal]]:
+    per_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for day, amount in rows:
+        per_day[day] += amount
+    return sorted(per_day.items())
+
+
+def _record_key(record: scoring.InvoiceRecord) -> tuple[date, Decimal, date]:
+    return (record.due_on, record.amount, record.paid_on or date.max)
+
+
+def customer_history(customer: Customer) -> scoring.History:
+    return histories(customer.organisation, [customer.pk])[customer.pk]
+
+
+def customer_score(customer: Customer, today: date) -> scoring.Score:
+    return scoring.score(customer_history(customer), today)
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    customer: Customer
+    score: scoring.Score
+    open_amount: Decimal
+
+
+GRADE_ORDER = {grade: index for index, grade in enumerate(scoring.GRADES)}
+
+
+def register(organisation: Organisation, today: date) -> list[RegisterRow]:
+    """The payment-behaviour register: every customer with a history, best payers first
+    (grade, then weighted days late, then name)."""
+    found = histories(organisation)
+    customers = Customer.objects.filter(organisation=organisation, pk__in=list(found))
+    open_amounts = dict(
+        invoices_for(organisation)
+        .filter(Q(open_amount__gt=0), status=InvoiceStatus.ISSUED, kind=InvoiceKind.INVOICE)
+        .values("customer_id")
+        .annotate(open_total=Sum("open_amount"))
+        .values_list("customer_id", "open_total")
+    )
+    rows = [
+        RegisterRow(
+            customer=customer,
+            score=scoring.score(found[customer.pk], today),
+            open_amount=Decimal(open_amounts.get(customer.pk) or ZERO),
+        )
+        for customer in customers
+    ]
+    rows.sort(
+        key=lambda r: (
+            GRADE_ORDER[r.score.grade],
+            r.score.recent.weighted_days_late
+            if r.score.recent.invoices
+            else r.score.metrics.weighted_days_late,
+            r.customer.name,
+            r.customer.pk,
+        )
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------------------- lists
+
+
+def plans_for(organisation: Organisation) -> QuerySet[PaymentPlan]:
+    return PaymentPlan.objects.filter(organisation=organisation).select_related("customer")
+
+
+def promises_for(organisation: Organisation) -> QuerySet[Promise]:
+    return Promise.objects.filter(organisation=organisation).select_related("customer")
+
+
+def disputes_for(organisation: Organisation) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(organisation=organisation).select_related(
+        "customer", "invoice", "owner"
+    )
+
+
+def suggestions_pending(organisation: Organisation) -> QuerySet[TermSuggestion]:
+    return TermSuggestion.objects.filter(
+        organisation=organisation, status=SuggestionStatus.PENDING
+    ).select_related("customer")
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    reason: str
+    label: str
+    total: int
+    open: int
+    resolved: int
+    average_days: Decimal | None
+
+
+def disputes_report(organisation: Organisation) -> list[ReasonRow]:
+    """Disputes by reason: how many, how many open, and the average days to resolve."""
+    rows = {
+        row["reason"]: row
+        for row in Dispute.objects.filter(organisation=organisation)
+        .values("reason")
+        .annotate(
+            total=Count("pk"),
+            open=Count("pk", filter=Q(status=DisputeStatus.OPEN)),
+            resolved=Count("pk", filter=~Q(status=DisputeStatus.OPEN)),
+        )
+    }
+    days: dict[str, list[int]] = defaultdict(list)
+    for reason, opened_on, resolved_on in Dispute.objects.filter(
+        organisation=organisation, resolved_on__isnull=False
+    ).values_list("reason", "opened_on", "resolved_on"):
+        if resolved_on is not None:
+            days[reason].append((resolved_on - opened_on).days)
+    report = []
+    for reason, label in DisputeReason.choices:
+        row: dict[str, Any] = rows.get(reason) or {"total": 0, "open": 0, "resolved": 0}
+        spans = days.get(reason, [])
+        average = (Decimal(sum(spans)) / len(spans)).quantize(Decimal("0.1")) if spans else None
+        report.append(
+            ReasonRow(reason, str(label), row["total"], row["open"], row["resolved"], average)
+        )
+    return report
+
+
+def active_hold_kinds(customer: Customer) -> set[str]:
+    return set(
+        Hold.objects.filter(customer=customer, released_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+
+
+def is_insolvent(customer: Customer) -> bool:
+    return Hold.objects.filter(
+        customer=customer,
+        released_at__isnull=True,
+        kind__in=[HoldKind.INSOLVENCY, HoldKind.DECEASED],
+    ).exists()
+
+
+def open_amount_of(customer: Customer) -> Decimal:
+    total = (
+        invoices_for(customer.organisation)
+        .filter(
+            Q(open_amount__gt=0),
+            customer=customer,
+            status=InvoiceStatus.ISSUED,
+            kind=InvoiceKind.INVOICE,
+        )
+        .aggregate(total=Sum("open_amount"))["total"]
+    )
+    return Decimal(total or ZERO)
