@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import combinations
 
 from betaald.core.references import is_valid_reference
 
@@ -48,6 +47,7 @@ SCORE_PARTIAL = 40
 
 AUTO_BOOK_THRESHOLD = 75
 MAX_SUBSET_INVOICES = 12  # exhaustive subset search up to this many open invoices per customer
+MAX_SUBSETS = 20  # at most this many sum-of-invoices candidates (two already mean "ambiguous")
 
 _REFERENCE_IN_TEXT = re.compile(r"(?<!\d)(\d{4}[ .]?\d{4}[ .]?\d{4}[ .]?\d{4})(?!\d)")
 _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]*[A-Z0-9]|[A-Z0-9]")
@@ -229,27 +229,58 @@ def _number_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidate]:
     return found
 
 
-def _subsets_with_sum(items: Sequence[OpenItem], target: Decimal) -> list[tuple[OpenItem, ...]]:
-    """Subsets of two or more items whose open amounts add up to `target`.
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
 
-    Exhaustive for up to MAX_SUBSET_INVOICES items; beyond that only the oldest-first prefixes
-    and all pairs are tried (the cases that occur in practice), which keeps it fast.
+
+def _subsets_with_sum(items: Sequence[OpenItem], target: Decimal) -> list[tuple[OpenItem, ...]]:
+    """Up to MAX_SUBSETS subsets of two or more items whose open amounts add up to `target`.
+
+    Exhaustive (a pruned depth-first search in whole cents) for up to MAX_SUBSET_INVOICES
+    items; beyond that only the oldest-first prefixes and pairs are tried (the cases that occur
+    in practice). Items without a positive open amount never take part.
     """
+    usable = [(item, _cents(item.open_amount)) for item in items if item.open_amount > 0]
+    goal = _cents(target)
     found: list[tuple[OpenItem, ...]] = []
-    if len(items) <= MAX_SUBSET_INVOICES:
-        for size in range(2, len(items) + 1):
-            for subset in combinations(items, size):
-                if sum((item.open_amount for item in subset), Decimal("0")) == target:
-                    found.append(subset)
+    if len(usable) <= MAX_SUBSET_INVOICES:
+        remaining = [0] * (len(usable) + 1)
+        for position in range(len(usable) - 1, -1, -1):
+            remaining[position] = remaining[position + 1] + usable[position][1]
+        chosen: list[OpenItem] = []
+
+        def search(position: int, total: int) -> None:
+            """Extend `chosen` (adding up to `total`) with items from `position` on."""
+            if len(found) >= MAX_SUBSETS or position == len(usable):
+                return
+            if total + remaining[position] < goal:
+                return  # capped, or even all remaining items cannot reach the goal
+            item, cents = usable[position]
+            chosen.append(item)
+            if total + cents == goal:
+                if len(chosen) >= 2:
+                    found.append(tuple(chosen))
+            elif total + cents < goal:
+                search(position + 1, total + cents)
+            chosen.pop()
+            search(position + 1, total)
+
+        search(0, 0)
         return found
-    running = Decimal("0")
-    for position, item in enumerate(items):
-        running += item.open_amount
-        if position >= 1 and running == target:
-            found.append(tuple(items[: position + 1]))
-    for pair in combinations(items, 2):
-        if pair[0].open_amount + pair[1].open_amount == target and pair not in found:
-            found.append(pair)
+    running = 0
+    for position, (_item, cents) in enumerate(usable):
+        running += cents
+        if position >= 1 and running == goal:
+            found.append(tuple(item for item, _ in usable[: position + 1]))
+    by_cents: dict[int, list[int]] = {}
+    for position, (_item, cents) in enumerate(usable):
+        by_cents.setdefault(cents, []).append(position)
+    for first, (item, cents) in enumerate(usable):
+        for second in by_cents.get(goal - cents, []):
+            if second > first and len(found) < MAX_SUBSETS:
+                pair = (item, usable[second][0])
+                if pair not in found:
+                    found.append(pair)
     return found
 
 

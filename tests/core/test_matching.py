@@ -205,7 +205,43 @@ def test_many_open_invoices_use_prefixes_and_pairs():
     assert len(pair) == 15  # each 10.00 with the 1234.56
     two = candidates(line("20.00", iban=IBAN), index)
     assert ("sum_of_invoices", 10, (1, 2), 65) in reasons(two)  # prefix and pair: listed once
-    assert len(two) == 15 * 14 // 2
+    assert len(two) == matching.MAX_SUBSETS  # 105 pairs would fit: capped
+
+
+def test_exhaustive_subset_search_is_capped_and_skips_non_positive_amounts():
+    equal = [item(i, 10, "10.00") for i in range(1, 13)]
+    index = index_of(*equal, item(50, 10, "0.00"), ibans={IBAN: 10})
+    found = candidates(line("20.00", iban=IBAN), index)
+    assert len(found) == matching.MAX_SUBSETS
+    assert all(50 not in c.invoice_ids for c in found)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    amounts_=st.lists(
+        st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
+        min_size=2,
+        max_size=8,
+    ),
+    picks=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_subset_search_finds_every_subset_that_a_brute_force_finds(amounts_, picks):
+    from itertools import combinations
+
+    items = [item(i + 1, 10, str(a)) for i, a in enumerate(amounts_)]
+    chosen = [it for it, pick in zip(items, picks, strict=False) if pick]
+    if len(chosen) < 2:
+        return
+    target = sum((it.open_amount for it in chosen), Decimal("0"))
+    found = matching._subsets_with_sum(items, target)
+    brute = [
+        subset
+        for size in range(2, len(items) + 1)
+        for subset in combinations(items, size)
+        if sum((it.open_amount for it in subset), Decimal("0")) == target
+    ]
+    assert set(found) <= set(brute)
+    assert len(found) == min(len(set(brute)), matching.MAX_SUBSETS)
 
 
 # --- combining and deciding -----------------------------------------------------------------
