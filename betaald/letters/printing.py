@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from betaald.audit.services import event_record
 from betaald.letters.models import Channel, Message, MessageStatus
-from betaald.letters.pdf import document_html
+from betaald.letters.pdf import document_html, html_document
 
 POSTCODE = re.compile(r"\b(\d{4})\s?([A-Z]{2})\b")
 CSV_COLUMNS = [
@@ -66,8 +66,6 @@ def letters_to_post(organisation: Any, day: date) -> list[Message]:
 
 
 def print_batch_build(*, organisation: Any, day: date, actor: Any = None) -> PrintBatch:
-    from weasyprint import HTML
-
     from betaald.letters.delivery import message_render
 
     with transaction.atomic():
@@ -85,7 +83,7 @@ def print_batch_build(*, organisation: Any, day: date, actor: Any = None) -> Pri
     rows = []
     first_page = 1
     for sequence, message in enumerate(messages, start=1):
-        document = HTML(string=document_html(message_render(message))).render()
+        document = html_document(document_html(message_render(message)))
         documents.append(document)
         recipient = message.recipient or {}
         lines = [str(line) for line in recipient.get("address_lines") or []]
