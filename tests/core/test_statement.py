@@ -1,7 +1,9 @@
 """betaald.core.statement: the rentenota (art. 6:44, 6:119, 6:119a BW)."""
 
+import calendar
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from betaald.core.errors import InvalidAmount, InvalidPeriod
 from betaald.core.interest import statutory_interest
 from betaald.core.statement import CapitalisationEvent, Payment, PaymentEvent, claim_statement
+from tests.core.test_interest import ROWS
 
 D = Decimal
 
@@ -231,3 +234,91 @@ def test_a_statement_without_payments_ends_in_the_interest_total(
     assert [event.amount for event in result.events] == [
         row.interest for row in expected.years if row.capitalised and row.interest > 0
     ]
+
+
+# --- an independent day-by-day simulation of the rentenota ---------------------------------
+
+
+def _half_up(value):
+    return D(int(abs(value) * 100 + Fraction(1, 2))) / 100
+
+
+def naive_statement(rows, principal, first, costs, payments, until):
+    """Day by day: capitalise at the start of an anniversary, accrue the day, then apply the
+    day's payments (costs, interest, principal)."""
+    principal, costs, unpaid, accrued = D(principal), D(costs), D("0.00"), Fraction(0)
+    events = []
+    day = min([first, *(on for on, _ in payments)])
+    while day <= until:
+        if day > first and (
+            (day.month, day.day) == (first.month, first.day)
+            or (
+                ((first.month, first.day) == (2, 29) and (day.month, day.day) == (2, 28))
+                and not calendar.isleap(day.year)
+            )
+        ):
+            amount = unpaid + _half_up(accrued)
+            principal, unpaid, accrued = principal + amount, D("0.00"), Fraction(0)
+            if amount:
+                events.append(("capitalisation", day, amount))
+        if day >= first:
+            percent = [rate for since, rate in rows if since <= day][-1]
+            accrued += Fraction(principal) * Fraction(percent) / 100 / 365
+        for on, amount in payments:
+            if on == day:
+                unpaid, accrued = unpaid + _half_up(accrued), Fraction(0)
+                to_costs = min(amount, costs)
+                to_interest = min(amount - to_costs, unpaid)
+                to_principal = min(amount - to_costs - to_interest, principal)
+                costs, unpaid, principal = (
+                    costs - to_costs,
+                    unpaid - to_interest,
+                    principal - to_principal,
+                )
+                events.append(("payment", day, to_costs, to_interest, to_principal))
+        day += timedelta(days=1)
+    return events, (costs, unpaid + _half_up(accrued), principal)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    principal=st.integers(min_value=0, max_value=10**7),
+    costs=st.integers(min_value=0, max_value=10**5),
+    first=st.dates(min_value=date(2012, 1, 1), max_value=date(2020, 12, 31)),
+    payments=st.lists(
+        st.tuples(
+            st.integers(min_value=-30, max_value=2000), st.integers(min_value=1, max_value=10**6)
+        ),
+        max_size=4,
+    ),
+    length=st.integers(min_value=0, max_value=2000),
+)
+def test_the_statement_matches_a_day_by_day_simulation(
+    statutory, principal, costs, first, payments, length
+):
+    """Cross-check of art. 6:44, 6:119 lid 2 BW and the payment-day convention."""
+    until = first + timedelta(days=length)
+    dated = sorted(
+        ((first + timedelta(days=offset), D(cents) / 100) for offset, cents in payments),
+        key=lambda item: item[0],
+    )
+    dated = [(on, amount) for on, amount in dated if on <= until]
+    result = claim_statement(
+        principal=D(principal) / 100,
+        interest_from=first,
+        costs=D(costs) / 100,
+        payments=[Payment(on, amount) for on, amount in dated],
+        until=until,
+        table=statutory,
+    )
+    events, state = naive_statement(
+        ROWS["statutory"], D(principal) / 100, first, D(costs) / 100, dated, until
+    )
+    mine = [
+        ("capitalisation", event.on, event.amount)
+        if isinstance(event, CapitalisationEvent)
+        else ("payment", event.on, event.costs, event.interest, event.principal)
+        for event in result.events
+    ]
+    assert mine == events
+    assert (result.state.costs, result.state.interest, result.state.principal) == state
