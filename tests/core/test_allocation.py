@@ -176,3 +176,30 @@ def test_parts_and_unapplied_add_up_to_the_payment_and_none_is_negative(amount, 
             assert part.costs == original.costs
         if part.principal > 0:
             assert part.interest == original.interest
+
+
+def _rank(claim, on):
+    return (claim.due_on > on, -claim.rate, claim.due_on)
+
+
+@settings(deadline=None)
+@given(amount=amounts, claims=claims_strategy, designate=st.integers(min_value=-1, max_value=5))
+def test_a_later_claim_receives_nothing_while_an_earlier_one_is_not_paid_in_full(
+    amount, claims, designate
+):
+    """Art. 6:43 BW order: designation, then due before not due, higher rate, older; only
+    claims of the same rank share pro rata."""
+    on = date(2024, 2, 15)
+    designation = claims[designate].id if 0 <= designate < len(claims) else None
+    result = allocate_payment(amount, claims, on=on, designation=designation)
+    paid = {part.claim_id: part.total for part in result.parts}
+    full = {claim.id: paid[claim.id] == claim.outstanding for claim in claims}
+    if designation is not None and not full[designation]:
+        assert all(paid[claim.id] == 0 for claim in claims if claim.id != designation)
+    others = [claim for claim in claims if claim.id != designation]
+    for earlier in others:
+        for later in others:
+            if _rank(earlier, on) < _rank(later, on) and paid[later.id] > 0:
+                assert full[earlier.id]
+    if result.unapplied > 0:
+        assert all(full.values())
