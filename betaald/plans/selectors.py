@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from betaald.core import installments as plan_core
 from betaald.core import scoring
-from betaald.core.money import ZERO
+from betaald.core.money import CENT, ZERO
 from betaald.debtors.models import Customer
 from betaald.dunning.models import ExecutionStatus, Hold, HoldKind, StepExecution
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
@@ -71,7 +71,7 @@ def plan_payments(plan: PaymentPlan) -> list[plan_core.PlanPayment]:
         .annotate(total=Sum("amount"))
         .order_by("allocated_on")
     )
-    return [plan_core.PlanPayment(row["allocated_on"], row["total"]) for row in rows]
+    return [plan_core.PlanPayment(row["allocated_on"], _cents(row["total"])) for row in rows]
 
 
 def promise_paid(promise: Promise, until: date) -> Decimal:
@@ -82,7 +82,12 @@ def promise_paid(promise: Promise, until: date) -> Decimal:
         allocated_on__gte=promise.made_on,
         allocated_on__lte=until,
     ).aggregate(total=Sum("amount"))["total"]
-    return Decimal(total or ZERO)
+    return _cents(total)
+
+
+def _cents(value: Any) -> Decimal:
+    """A database sum as an exact amount in cents (SQLite returns extra digits)."""
+    return Decimal(value or ZERO).quantize(CENT)
 
 
 # ----------------------------------------------------------------------------- histories
@@ -129,9 +134,9 @@ def histories(
     )
     for row in allocations:
         if row["payment_id"] is None:
-            credited[row["invoice_id"]] += row["total"]
+            credited[row["invoice_id"]] += _cents(row["total"])
         else:
-            paid[row["invoice_id"]].append((row["allocated_on"], row["total"]))
+            paid[row["invoice_id"]].append((row["allocated_on"], _cents(row["total"])))
     records: dict[int, list[scoring.InvoiceRecord]] = defaultdict(list)
     for pk, customer_id, due_on, total in invoice_rows:
         if due_on is None or total - credited[pk] <= 0:
@@ -240,7 +245,7 @@ def register(organisation: Organisation, today: date) -> list[RegisterRow]:
         RegisterRow(
             customer=customer,
             score=scoring.score(found[customer.pk], today),
-            open_amount=Decimal(open_amounts.get(customer.pk) or ZERO),
+            open_amount=_cents(open_amounts.get(customer.pk)),
         )
         for customer in customers
     ]
@@ -346,4 +351,4 @@ def open_amount_of(customer: Customer) -> Decimal:
         )
         .aggregate(total=Sum("open_amount"))["total"]
     )
-    return Decimal(total or ZERO)
+    return _cents(total)

@@ -27,7 +27,7 @@ from betaald.audit.services import event_record
 from betaald.core import installments as plan_core
 from betaald.core import scoring
 from betaald.core.errors import DomainError
-from betaald.core.money import ZERO, to_money
+from betaald.core.money import CENT, ZERO, to_money
 from betaald.debtors.models import Customer, CustomerStatus
 from betaald.debtors.services import customer_set_status, customer_update
 from betaald.dunning.models import CallTask, Hold, HoldKind, TaskOutcome
@@ -105,7 +105,9 @@ def _invoice_context(invoices: Sequence[Invoice]) -> list[dict[str, Any]]:
             "number": invoice.number,
             "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
             "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
-            "principal": str(getattr(invoice, "open_amount", invoice.total)),
+            "principal": str(
+                Decimal(getattr(invoice, "open_amount", invoice.total)).quantize(CENT)
+            ),
             "interest": "0.00",
             "costs": "0.00",
             "payment_reference": invoice.payment_reference,
@@ -155,7 +157,7 @@ def plan_create(
     ).exists()
     if busy:
         raise ValidationError({"invoices": _("an invoice is already in a proposed or active plan")})
-    principal = sum((row.open_amount for row in rows), ZERO)  # type: ignore[attr-defined]
+    principal = sum((row.open_amount for row in rows), ZERO).quantize(CENT)  # type: ignore[attr-defined]
     with domain_errors():
         proposal = plan_core.schedule(
             principal,
@@ -212,7 +214,7 @@ def plan_create(
         message=note,
     )
     if activate:
-        plan_activate(plan=plan, actor=actor, today=today)
+        plan = plan_activate(plan=plan, actor=actor, today=today)
     return plan
 
 
@@ -510,7 +512,7 @@ def promise_create(
         raise ValidationError({"source": _("unknown source")})
     value = _amount(amount, "amount")
     rows = _open_invoices(customer, invoices)
-    open_total = sum((row.open_amount for row in rows), ZERO)  # type: ignore[attr-defined]
+    open_total = sum((row.open_amount for row in rows), ZERO).quantize(CENT)  # type: ignore[attr-defined]
     if value > open_total:
         raise ValidationError(
             {"amount": _("more than the open amount of %(open)s") % {"open": open_total}}
@@ -667,7 +669,7 @@ def promises_adopt_holds(*, today: date, organisation: Organisation | None = Non
         "invoice", "customer", "organisation"
     ):
         invoice = with_balance(Invoice.objects.filter(pk=hold.invoice_id)).get()
-        open_amount = invoice.open_amount  # type: ignore[attr-defined]
+        open_amount = Decimal(invoice.open_amount).quantize(CENT)  # type: ignore[attr-defined]
         if open_amount <= 0 or hold.until is None:
             continue
         promise = Promise.objects.create(
@@ -1222,4 +1224,4 @@ def open_total(invoices: Sequence[Invoice]) -> Decimal:
     total = with_balance(Invoice.objects.filter(pk__in=[i.pk for i in invoices])).aggregate(
         total=Sum("open_amount")
     )["total"]
-    return Decimal(total or ZERO)
+    return Decimal(total or ZERO).quantize(CENT)
