@@ -178,7 +178,7 @@ def test_cancelling_a_plan_releases_its_holds(business, owner):
         ({"on_break": "explode"}, "on_break", "unknown"),
     ],
 )
-def test_a_plan_that_does_not_work_is_refused_naming_the_field(business, owner, kwargs, field, text):
+def test_a_bad_plan_is_refused_naming_the_field(business, owner, kwargs, field, text):
     invoice = invoice_for(business)
     with pytest.raises(ValidationError) as error:
         make_plan(business, [invoice], owner, **kwargs)
