@@ -40,7 +40,7 @@ def test_totals_round_each_line_then_compute_vat_once_per_rate():
         VatRate.REDUCED: (D("249.88"), D("22.49")),
         VatRate.REVERSE_CHARGE: (D("100.00"), D("0.00")),
     }
-    assert [group.rate for group in totals.groups][0] is VatRate.STANDARD
+    assert totals.groups[0].rate is VatRate.STANDARD
     assert (totals.excl_vat, totals.vat, totals.incl_vat) == (D("351.23"), D("22.77"), D("374.00"))
 
 
