@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import APIKeyCookie, HttpBearer, django_auth
 
 from betaald.organisations.models import ApiToken
 from betaald.organisations.selectors import membership_for_request
@@ -47,3 +47,6 @@ class SessionAuth(APIKeyCookie):
 
 
 api_auth = [TokenAuth(), SessionAuth()]
+
+# The calculator needs a logged-in person or a token, but no organisation.
+calc_auth = [TokenAuth(), django_auth]

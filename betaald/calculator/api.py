@@ -11,11 +11,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.security import django_auth
 
+from betaald.api.auth import calc_auth
 from betaald.calculator import calculations
 
-router = Router(tags=["calculator"], auth=django_auth)
+router = Router(tags=["calculator"], auth=calc_auth)
 
 
 class ProblemField(Schema):

@@ -170,3 +170,11 @@ def test_the_openapi_document_is_served_and_lists_the_ledger(api):
     assert "/api/v1/payments" in schema["paths"]
     assert "422" in schema["paths"]["/api/v1/payments"]["post"]["responses"]
     assert Decimal("1") == 1
+
+
+def test_the_calculator_accepts_an_api_token(api):
+    response = api.post(
+        "/api/v1/calc/costs", {"principal": "3000.00"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["costs"] == "425.00"
