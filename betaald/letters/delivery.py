@@ -128,8 +128,7 @@ def message_claim(message_id: int, *, now: datetime) -> Message | None:
         )
         if claimed != 1:
             return None
-    message.refresh_from_db()
-    return message
+    return Message.objects.select_related("organisation", "customer", "invoice").get(pk=message_id)
 
 
 def message_freeze(message: Message, *, now: datetime) -> None:
