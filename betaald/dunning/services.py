@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from betaald.core import dunning as core
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO
 from betaald.debtors.models import Contact, ContactRole, Customer
+from betaald.dunning import bulk
 from betaald.dunning import charges as charging
 from betaald.dunning.models import (
     CallTask,
@@ -56,6 +57,7 @@ from betaald.payments.models import Allocation, Payment
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
+ADVISORY_LOCK_SPACE = 696  # first key of the run's advisory locks (any constant not used elsewhere)
 ONE_DAY = timedelta(days=1)
 MESSAGE_CHANNELS = frozenset({core.Channel.EMAIL, core.Channel.LETTER, core.Channel.SMS})
 # A call step that falls back to a message (no phone number) sends a plain reminder.
@@ -411,7 +413,11 @@ def _save_states(states: list[DunningState]) -> None:
         for state in new:
             state._state.adding = False
     if old:
-        DunningState.objects.bulk_update(old, STATE_FIELDS, batch_size=CHUNK_SIZE)
+        _update_states(old)
+
+
+def _update_states(states: list[DunningState]) -> None:
+    bulk.update(DunningState, states, [*STATE_FIELDS, "updated_at"])
 
 
 # ----------------------------------------------------------------------------------- refresh
@@ -677,20 +683,40 @@ def _run_all(
             due = _due(today, organisation).filter(
                 Q(next_action_on__gt=last[0]) | Q(next_action_on=last[0], invoice_id__gt=last[1])
             )
-            if not dry_run:
-                due = due.select_for_update(skip_locked=True)
             rows = list(
                 due.order_by("next_action_on", "invoice_id").values_list(
-                    "next_action_on", "invoice_id"
+                    "next_action_on", "invoice_id", "customer_id"
                 )[:chunk_size]
             )
             if not rows:
                 break
-            last = rows[-1]
-            _run_chunk([invoice_id for _day, invoice_id in rows], today, run, book, report, actor)
-        report.processed += len(rows)
+            last = (rows[-1][0], rows[-1][1])
+            customers = _lock_customers(sorted({row[2] for row in rows}), dry_run=dry_run)
+            # All due invoices of these customers, so that they share one message per step.
+            mine = _due(today, organisation).filter(customer_id__in=customers)
+            if not dry_run:
+                mine = mine.select_for_update(skip_locked=True)
+            ids = list(mine.order_by("invoice_id").values_list("invoice_id", flat=True))
+            if ids:
+                _run_chunk(ids, today, run, book, report, actor)
+        report.processed += len(ids)
         if not dry_run:
             DunningRun.objects.filter(pk=run.pk).update(processed=report.processed)
+
+
+def _lock_customers(customer_ids: list[int], *, dry_run: bool) -> list[int]:
+    """The customers this run may work on now: on PostgreSQL a transaction-scoped advisory
+    lock per customer, so two concurrent runs never split one customer's invoices of a day
+    over two messages; a customer locked by the other run is left to it."""
+    if dry_run or connection.vendor != "postgresql" or not customer_ids:
+        return customer_ids
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c FROM unnest(%s::bigint[]) AS c "
+            "WHERE pg_try_advisory_xact_lock(%s, (c %% 2147483647)::int)",
+            [customer_ids, ADVISORY_LOCK_SPACE],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _run_chunk(
@@ -1150,7 +1176,9 @@ def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -
     new_rows = [e for e in plan.executions if e.pk is None]
     existing_rows = [e for e in plan.executions if e.pk is not None]
     if new_rows:
-        StepExecution.objects.bulk_create(new_rows, batch_size=CHUNK_SIZE, ignore_conflicts=True)
+        bulk.insert(
+            StepExecution, new_rows, bulk.concrete_names(StepExecution), ignore_conflicts=True
+        )
     for execution in existing_rows:
         execution.save()
     lost: set[str] = set()
@@ -1172,7 +1200,7 @@ def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -
         t for t in plan.tasks if t.unique_key.split(":")[0] == "fix" or not _lost_task(t, lost)
     ]
     if tasks:
-        CallTask.objects.bulk_create(tasks, batch_size=CHUNK_SIZE, ignore_conflicts=True)
+        bulk.insert(CallTask, tasks, bulk.concrete_names(CallTask), ignore_conflicts=True)
     if lost:
         lost_invoices = {e.invoice_id for e in new_rows if e.group_key in lost}
         plan.states = [s for s in plan.states if s.invoice_id not in lost_invoices]
@@ -1180,7 +1208,7 @@ def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -
     _save_states(plan.states)
     events = [e for e in plan.events if (e.after or {}).get("key") not in lost]
     if events:
-        Event.objects.bulk_create(events, batch_size=CHUNK_SIZE)
+        bulk.insert(Event, events, bulk.concrete_names(Event))
     done_statuses: set[tuple[int, str]] = set()
     for customer, status, step_name in plan.statuses:
         if (customer.pk, status) in done_statuses or customer.status == status:
