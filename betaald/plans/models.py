@@ -369,8 +369,8 @@ class CreditAssessment(models.Model):
     deposit_percent = models.DecimalField(_("deposit (%)"), max_digits=7, decimal_places=4)
     deposit_amount = MoneyField(_("deposit"))
     prepayment_required = models.BooleanField(_("prepayment required"), default=False)
-    reasons = models.JSONField(_("reasons"), default=list)
-    problems = models.JSONField(_("problems with the customer's details"), default=list)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    problems = models.JSONField(_("problems with the customer's details"), default=list, blank=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
