@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum import iso7064
 from stdnum.eu import at_02 as sepa_creditor_id
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
 from stdnum.nl import bsn, btw
 
 from betaald.core.errors import DomainError
@@ -25,11 +32,24 @@ class InvalidIdentifier(DomainError):
     """An identifier (KvK, BTW-id, IBAN, ...) is malformed or fails its checksum."""
 
 
+def _reason(exc: Exception) -> str:
+    """Why python-stdnum refused a number, in the user's language."""
+    if isinstance(exc, InvalidChecksum):
+        return _("the check digit is wrong")
+    if isinstance(exc, InvalidLength):
+        return _("it has the wrong length")
+    if isinstance(exc, InvalidFormat):
+        return _("it has the wrong format")
+    if isinstance(exc, InvalidComponent):
+        return _("a part of it is not valid")
+    return str(exc)
+
+
 def normalise_kvk(value: str, *, field: str = "kvk_number") -> str:
     """KvK number: exactly 8 digits after removing spaces, dots and hyphens (no checksum)."""
     digits = _SEPARATORS.sub("", value or "")
     if not re.fullmatch(r"\d{8}", digits):
-        raise InvalidIdentifier("a KvK number has exactly 8 digits", field=field)
+        raise InvalidIdentifier(_("a KvK number has exactly 8 digits"), field=field)
     return digits
 
 
@@ -38,11 +58,13 @@ def normalise_btw_id(value: str, *, field: str = "vat_number") -> str:
     try:
         compact = btw.validate(value or "")
     except ValidationError as exc:
-        raise InvalidIdentifier(f"not a valid Dutch VAT number ({exc})", field=field) from None
+        raise InvalidIdentifier(
+            _("not a valid Dutch VAT number (%(reason)s)") % {"reason": _reason(exc)}, field=field
+        ) from None
     if not compact.startswith("NL"):
         compact = "NL" + compact
     if not re.fullmatch(r"NL\d{9}B\d{2}", compact):
-        raise InvalidIdentifier("a Dutch VAT number reads NL999999999B99", field=field)
+        raise InvalidIdentifier(_("a Dutch VAT number reads NL999999999B99"), field=field)
     return compact
 
 
@@ -51,7 +73,9 @@ def normalise_rsin(value: str, *, field: str = "rsin") -> str:
     try:
         return str(bsn.validate(value or ""))  # an RSIN uses the BSN 11-proef
     except ValidationError as exc:
-        raise InvalidIdentifier(f"not a valid RSIN ({exc})", field=field) from None
+        raise InvalidIdentifier(
+            _("not a valid RSIN (%(reason)s)") % {"reason": _reason(exc)}, field=field
+        ) from None
 
 
 def normalise_iban(value: str, *, field: str = "iban") -> str:
@@ -59,7 +83,9 @@ def normalise_iban(value: str, *, field: str = "iban") -> str:
     try:
         return str(IBAN(value or "").compact)
     except (SchwiftyException, ValueError) as exc:
-        raise InvalidIdentifier(f"not a valid IBAN ({exc})", field=field) from None
+        raise InvalidIdentifier(
+            _("not a valid IBAN (%(reason)s)") % {"reason": exc}, field=field
+        ) from None
 
 
 def normalise_bic(value: str, *, field: str = "bic") -> str:
@@ -67,7 +93,9 @@ def normalise_bic(value: str, *, field: str = "bic") -> str:
     try:
         return str(BIC(value or "").compact)
     except (SchwiftyException, ValueError) as exc:
-        raise InvalidIdentifier(f"not a valid BIC ({exc})", field=field) from None
+        raise InvalidIdentifier(
+            _("not a valid BIC (%(reason)s)") % {"reason": exc}, field=field
+        ) from None
 
 
 def normalise_sepa_creditor_id(value: str, *, field: str = "sepa_creditor_id") -> str:
@@ -75,7 +103,9 @@ def normalise_sepa_creditor_id(value: str, *, field: str = "sepa_creditor_id") -
     try:
         return str(sepa_creditor_id.validate(value or ""))
     except ValidationError as exc:
-        raise InvalidIdentifier(f"not a valid SEPA creditor id ({exc})", field=field) from None
+        raise InvalidIdentifier(
+            _("not a valid SEPA creditor id (%(reason)s)") % {"reason": _reason(exc)}, field=field
+        ) from None
 
 
 def is_mod97_valid(value: str) -> bool:
