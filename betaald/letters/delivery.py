@@ -505,3 +505,67 @@ def messages_recover(*, now: datetime | None = None) -> dict[str, int]:
         )
         unknown += 1
     return {"requeued": len(requeued), "orphans": len(orphans), "unknown": unknown}
+
+
+# --- bounces -----------------------------------------------------------------------------------
+
+
+def bounce_parse(raw: bytes) -> tuple[str, str] | None:
+    """From a delivery status notification (RFC 3464), the original Message-ID and the reason;
+    None if it is not a bounce of a message betaald sent."""
+    import email
+    import email.policy
+
+    report = email.message_from_bytes(raw, policy=email.policy.compat32)
+    message_id = ""
+    reason_parts: list[str] = []
+    for part in report.walk():
+        content_type = part.get_content_type()
+        if content_type == "message/delivery-status":
+            for block in part.get_payload():
+                for header in ("Action", "Status", "Diagnostic-Code"):
+                    if block.get(header):
+                        reason_parts.append(f"{header}: {' '.join(str(block[header]).split())}")
+        elif content_type in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            original = (
+                payload[0]
+                if isinstance(payload, list)
+                else email.message_from_string(str(payload), policy=email.policy.compat32)
+            )
+            message_id = message_id or str(original.get("Message-ID", "")).strip()
+    if not message_id:
+        return None
+    if any(line.startswith("Action: delayed") for line in reason_parts):
+        return None  # not a failure (yet)
+    return message_id, "; ".join(reason_parts) or "bounced"
+
+
+def message_bounce_record(*, message_id: str, reason: str, now: datetime | None = None) -> str:
+    """A sent email bounced: record the reason and fall back to the next channel of the step
+    (e.g. a posted letter), or fail with a task. Returns the outcome."""
+    moment = _now(now)
+    message = (
+        Message.objects.select_related("organisation", "customer", "invoice")
+        .filter(message_id=message_id, channel=Channel.EMAIL)
+        .first()
+    )
+    if message is None:
+        return "unknown"
+    if message.status not in (MessageStatus.SENT, MessageStatus.DELIVERED):
+        return "ignored"
+    with transaction.atomic():
+        event_record(
+            name="letters.message.bounced",
+            organisation=message.organisation,
+            actor="mail server",
+            subject=message,
+            customer=message.customer,
+            invoice=message.invoice,
+            after={"message_id": message_id, "reason": reason[:500]},
+        )
+        Message.objects.filter(pk=message.pk).update(
+            smtp_response=f"{message.smtp_response}\nbounced: {reason}"[:2000]
+        )
+        message.smtp_response = f"{message.smtp_response}\nbounced: {reason}"[:2000]
+        return _fall_back_or_fail(message, f"bounced: {reason}", moment, no_address=False)

@@ -182,3 +182,48 @@ def test_a_customer_without_any_address_gets_a_task_not_a_silent_skip(organisati
     issue = SendIssue.objects.get()
     assert issue.kind == "no_address"
     assert issue.customer == customer
+
+
+def dsn_for(original_message_id: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.example.nl\r\n"
+        "To: noreply@betaald.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.nl\r\n\r\n"
+        "Final-Recipient: rfc822; jan@example.nl\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\r\n"
+        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original_message_id}\r\nSubject: Herinnering\r\n"
+        "\r\n--B--\r\n"
+    ).encode()
+
+
+def test_a_bounce_is_recorded_and_the_letter_goes_by_post(smtp_server, media, organisation):
+    from betaald.letters.delivery import bounce_parse, message_bounce_record
+
+    customer = make_customer(organisation, "B1")
+    message, _ = message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="email",
+        context={"total": "10.00"},
+        unique_key="bounce",
+        fallback_channels=["letter"],
+    )
+    assert message_deliver_now(message.pk, now=NOW) == "sent"
+    message.refresh_from_db()
+    message_id, reason = bounce_parse(dsn_for(message.message_id))
+    assert message_id == message.message_id
+    assert "550 5.1.1 mailbox unavailable" in reason
+    assert message_bounce_record(message_id=message_id, reason=reason, now=NOW) == "fallback"
+    message.refresh_from_db()
+    assert message.channel == Channel.LETTER
+    assert message.status == MessageStatus.QUEUED
+    assert "bounced" in message.failure_reason
+    assert Event.objects.filter(name="letters.message.bounced").count() == 1
+    assert message_bounce_record(message_id=message_id, reason=reason, now=NOW) == "unknown"
