@@ -522,13 +522,15 @@ def bounce_parse(raw: bytes) -> tuple[str, str] | None:
     for part in report.walk():
         content_type = part.get_content_type()
         if content_type == "message/delivery-status":
-            for block in part.get_payload():
+            blocks: Any = part.get_payload()
+            for block in blocks if isinstance(blocks, list) else []:
                 for header in ("Action", "Status", "Diagnostic-Code"):
-                    if block.get(header):
-                        reason_parts.append(f"{header}: {' '.join(str(block[header]).split())}")
+                    value = block.get(header)
+                    if value:
+                        reason_parts.append(f"{header}: {' '.join(str(value).split())}")
         elif content_type in ("message/rfc822", "text/rfc822-headers"):
-            payload = part.get_payload()
-            original = (
+            payload: Any = part.get_payload()
+            original: Any = (
                 payload[0]
                 if isinstance(payload, list)
                 else email.message_from_string(str(payload), policy=email.policy.compat32)
