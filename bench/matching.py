@@ -269,7 +269,7 @@ def setup(args: argparse.Namespace) -> tuple[int, Path]:
 def stages(args: argparse.Namespace) -> None:
     from betaald.bank.models import BankTransaction, TransactionStatus
     from betaald.bank.services import (
-        _open_items_for,
+        Matcher,
         line_for,
         statement_file_import,
         transactions_match,
@@ -307,20 +307,20 @@ def stages(args: argparse.Namespace) -> None:
         ).order_by("pk")
     )
     lines = [line_for(tx) for tx in pending]
-    items, known = _open_items_for(organisation, lines)
+    matcher = Matcher(organisation, lines)
     t_read = time.perf_counter() - t0
-    index = matching.OpenItemIndex(items, known)
     decided = 0
     for line in lines:
-        choice = matching.decide(matching.candidates(line, index))
+        choice = matching.decide(matcher.candidates(line))
         if choice is not None:
             decided += 1
-            index.consume(choice)
+            matcher.consume(choice)
     t_match = time.perf_counter() - t0
     rate = decided / len(lines) if lines else 0
     report(
         "3 match (read + decide)",
-        f"{t_match:.1f} s (of which reading {len(items):,} open invoices {t_read:.1f} s); "
+        f"{t_match:.1f} s (of which reading {matcher.items_read:,} open invoices "
+        f"{t_read:.1f} s); "
         f"automatic {decided:,} of {len(lines):,} = {rate:.1%}",
     )
 

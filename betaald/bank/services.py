@@ -319,54 +319,11 @@ def bank_account_add(
 # --- matching -------------------------------------------------------------------------------
 
 
-def _open_items_for(
-    organisation: Organisation, lines: Sequence[matching.BankLine]
-) -> tuple[list[matching.OpenItem], dict[str, int]]:
-    """The open invoices the lines can possibly match, and the known IBANs among the payers.
+_ITEM_FIELDS = ("pk", "customer_id", "number", "payment_reference", "open_amount", "due_on")
 
-    Cost follows the statement, not the book: only invoices whose betalingskenmerk or number
-    occurs in a line, and the open invoices of customers whose IBAN pays, are read.
-    """
-    from betaald.debtors.models import CustomerIban
-    from betaald.invoices.selectors import invoices_open
 
-    references: set[str] = set()
-    numbers: set[str] = set()
-    ibans: set[str] = set()
-    for line in lines:
-        if line.structured_reference:
-            references.add(matching.normalise_reference(line.structured_reference))
-        references.update(matching.references_in_text(line.remittance))
-        numbers.update(
-            word
-            for word in matching.words(line.remittance)
-            if any(character.isdigit() for character in word)
-        )
-        if line.counterparty_iban:
-            ibans.add(line.counterparty_iban)
-    known: dict[str, int] = {}
-    for chunk in _chunks(sorted(ibans)):
-        for iban, customer_id in CustomerIban.objects.filter(
-            customer__organisation=organisation, iban__in=chunk
-        ).values_list("iban", "customer_id"):
-            known[normalise_account(iban)] = customer_id
-    base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
-    fields = ("pk", "customer_id", "number", "payment_reference", "open_amount", "due_on")
-    rows: dict[int, tuple[Any, ...]] = {}
-    for chunk in _chunks(sorted(references)):
-        rows.update(
-            (row[0], row) for row in base.filter(payment_reference__in=chunk).values_list(*fields)
-        )
-    for chunk in _chunks(sorted(numbers)):
-        rows.update(
-            (row[0], row)
-            for row in base.exclude(number="").filter(number__in=chunk).values_list(*fields)
-        )
-    for chunk in _chunks(sorted(set(known.values()))):
-        rows.update(
-            (row[0], row) for row in base.filter(customer_id__in=chunk).values_list(*fields)
-        )
-    items = [
+def _items(rows: Iterable[tuple[Any, ...]]) -> list[matching.OpenItem]:
+    return [
         matching.OpenItem(
             invoice_id=pk,
             customer_id=customer_id,
@@ -375,9 +332,80 @@ def _open_items_for(
             open_amount=Decimal(open_amount),
             due_on=due_on,
         )
-        for pk, customer_id, number, reference, open_amount, due_on in rows.values()
+        for pk, customer_id, number, reference, open_amount, due_on in rows
     ]
-    return items, known
+
+
+class Matcher:
+    """Candidates for a run of bank lines, reading only the open invoices they can match.
+
+    Cost follows the statement, not the book: first the invoices whose betalingskenmerk or
+    number occurs in a line are read (in chunks); then, for the lines those do not settle
+    (`matching.settles`), the open invoices of the customers whose IBAN pays.
+    """
+
+    def __init__(self, organisation: Organisation, lines: Sequence[matching.BankLine]) -> None:
+        from betaald.debtors.models import CustomerIban
+        from betaald.invoices.selectors import invoices_open
+
+        self.organisation = organisation
+        self.base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
+        references: set[str] = set()
+        numbers: set[str] = set()
+        ibans: set[str] = set()
+        for line in lines:
+            if line.structured_reference:
+                references.add(matching.normalise_reference(line.structured_reference))
+            references.update(matching.references_in_text(line.remittance))
+            numbers.update(
+                word for word in matching.words(line.remittance) if any(c.isdigit() for c in word)
+            )
+            if line.counterparty_iban:
+                ibans.add(line.counterparty_iban)
+        self.known: dict[str, int] = {}
+        for chunk in _chunks(sorted(ibans)):
+            for iban, customer_id in CustomerIban.objects.filter(
+                customer__organisation=organisation, iban__in=chunk
+            ).values_list("iban", "customer_id"):
+                self.known[normalise_account(iban)] = customer_id
+        rows: dict[int, tuple[Any, ...]] = {}
+        for chunk in _chunks(sorted(references)):
+            query = self.base.filter(payment_reference__in=chunk)
+            rows.update((row[0], row) for row in query.values_list(*_ITEM_FIELDS))
+        for chunk in _chunks(sorted(numbers)):
+            query = self.base.exclude(number="").filter(number__in=chunk)
+            rows.update((row[0], row) for row in query.values_list(*_ITEM_FIELDS))
+        self.index = matching.OpenItemIndex(_items(rows.values()), self.known)
+        self.items_read = len(rows)
+        self.loaded: set[int] = set()
+        payers = {
+            customer_id
+            for line in lines
+            if (customer_id := self.known.get(line.counterparty_iban)) is not None
+            and not matching.settles(matching.candidates(line, self.index, include_iban=False))
+        }
+        self._load(payers)
+
+    def _load(self, customer_ids: Iterable[int]) -> None:
+        wanted = sorted(set(customer_ids) - self.loaded)
+        for chunk in _chunks(wanted):
+            query = self.base.filter(customer_id__in=chunk).values_list(*_ITEM_FIELDS)
+            items = _items(query)
+            self.items_read += len(items)
+            self.index.add(items)
+        self.loaded.update(wanted)
+
+    def candidates(self, line: matching.BankLine) -> list[matching.Candidate]:
+        found = matching.candidates(line, self.index, include_iban=False)
+        if matching.settles(found):
+            return found
+        customer_id = self.known.get(line.counterparty_iban)
+        if customer_id is not None:
+            self._load([customer_id])
+        return matching.candidates(line, self.index)
+
+    def consume(self, candidate: matching.Candidate) -> None:
+        self.index.consume(candidate)
 
 
 def line_for(tx: BankTransaction) -> matching.BankLine:
@@ -508,10 +536,9 @@ def transactions_match(
     if not incoming:
         return dict(counts)
     lines = [line_for(tx) for tx in incoming]
-    items, known = _open_items_for(organisation, lines)
-    index = matching.OpenItemIndex(items, known)
+    matcher = Matcher(organisation, lines)
     for tx, line in zip(incoming, lines, strict=True):
-        candidates = matching.candidates(line, index)
+        candidates = matcher.candidates(line)
         decision = matching.decide(candidates, threshold=threshold)
         with transaction.atomic():
             locked = BankTransaction.objects.select_for_update().get(pk=tx.pk)
@@ -523,7 +550,7 @@ def transactions_match(
                 locked.status = TransactionStatus.MATCHED
                 locked.matched_at = timezone.now()
                 counts["matched"] += 1
-                index.consume(decision)
+                matcher.consume(decision)
             else:
                 locked.status = TransactionStatus.REVIEW
                 counts["review"] += 1

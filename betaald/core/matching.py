@@ -115,6 +115,7 @@ class OpenItemIndex:
         self.by_number: dict[str, OpenItem] = {}
         self.by_customer: dict[int, dict[int, OpenItem]] = {}
         self.known_ibans = {iban.replace(" ", "").upper(): c for iban, c in known_ibans.items()}
+        self.consumed: set[int] = set()
         for item in items:
             if item.payment_reference:
                 self.by_reference[normalise_reference(item.payment_reference)] = item
@@ -122,12 +123,25 @@ class OpenItemIndex:
                 self.by_number[normalise_number(item.number)] = item
             self.by_customer.setdefault(item.customer_id, {})[item.invoice_id] = item
 
+    def add(self, items: Iterable[OpenItem]) -> None:
+        """Add open items read later (e.g. the invoices of a payer), keeping known ones."""
+        for item in items:
+            invoices = self.by_customer.setdefault(item.customer_id, {})
+            if item.invoice_id in invoices or item.invoice_id in self.consumed:
+                continue
+            invoices[item.invoice_id] = item
+            if item.payment_reference:
+                self.by_reference[normalise_reference(item.payment_reference)] = item
+            if item.number:
+                self.by_number[normalise_number(item.number)] = item
+
     def open_items_of(self, customer_id: int) -> list[OpenItem]:
         return sorted(self.by_customer.get(customer_id, {}).values(), key=_due_key)
 
     def consume(self, candidate: Candidate) -> None:
         invoices = self.by_customer.get(candidate.customer_id, {})
         for invoice_id in candidate.invoice_ids:
+            self.consumed.add(invoice_id)
             item = invoices.pop(invoice_id, None)
             if item is None:
                 continue
@@ -336,21 +350,32 @@ def _iban_candidates(line: BankLine, index: OpenItemIndex) -> list[Candidate]:
     return found
 
 
-def candidates(line: BankLine, index: OpenItemIndex) -> list[Candidate]:
-    """Every candidate for `line`, strongest first; one per proposal (customer + invoices)."""
+def candidates(
+    line: BankLine, index: OpenItemIndex, *, include_iban: bool = True
+) -> list[Candidate]:
+    """Every candidate for `line`, strongest first; one per proposal (customer + invoices).
+
+    With ``include_iban=False`` only the reference and invoice-number reasons are tried: when
+    those already `settle` the line, the IBAN reasons (all weaker) cannot change the decision,
+    so a caller may skip reading the payer's open invoices.
+    """
     if line.amount <= 0:
         return []
-    found = (
-        _reference_candidates(line, index)
-        + _number_candidates(line, index)
-        + _iban_candidates(line, index)
-    )
+    found = _reference_candidates(line, index) + _number_candidates(line, index)
+    if include_iban:
+        found += _iban_candidates(line, index)
     best: dict[tuple[int, tuple[int, ...]], Candidate] = {}
     for candidate in found:
         current = best.get(candidate.proposal)
         if current is None or candidate.score > current.score:
             best[candidate.proposal] = candidate
     return sorted(best.values(), key=lambda c: (-c.score, c.customer_id, c.invoice_ids))
+
+
+def settles(found: Sequence[Candidate]) -> bool:
+    """True when the candidates decide the line whatever weaker (IBAN) candidates are added:
+    an unambiguous best candidate scoring above every IBAN-based reason."""
+    return decide(found, threshold=SCORE_EXACT_AMOUNT + 1) is not None
 
 
 def decide(found: Sequence[Candidate], *, threshold: int = AUTO_BOOK_THRESHOLD) -> Candidate | None:

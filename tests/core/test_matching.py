@@ -375,3 +375,41 @@ def test_invoice_numbers_are_whole_tokens(text, expected):
     index = index_of(item(1, 10, "9.99"))
     found = candidates(line("9.99", text=text), index)
     assert tuple(i for c in found for i in c.invoice_ids) == expected
+
+
+def test_strong_reasons_settle_a_line_without_the_iban_reasons():
+    index = index_of(item(1, 10, "40.00", reference=REF_A), item(2, 10, "40.00"), ibans={IBAN: 10})
+    strong = candidates(line("40.00", iban=IBAN, reference=REF_A), index, include_iban=False)
+    assert [c.reason for c in strong] == ["reference"]
+    assert matching.settles(strong)
+    assert decide(strong) == decide(candidates(line("40.00", iban=IBAN, reference=REF_A), index))
+    weak = candidates(line("40.00", iban=IBAN), index, include_iban=False)
+    assert weak == []
+    assert not matching.settles(weak)
+
+
+def test_items_added_later_join_the_index_except_consumed_or_known_ones():
+    first = item(1, 10, "40.00", reference=REF_A)
+    index = index_of(first, ibans={IBAN: 10})
+    index.consume(Candidate(10, (1,), Decimal("40.00"), "reference", 100, ""))
+    index.add([first, item(2, 10, "15.00", reference=REF_B), item(3, 10, "5.00", number="")])
+    index.add([item(4, 10, "6.00", reference="")])
+    index.add([item(2, 10, "15.00", reference=REF_B)])
+    assert candidates(line("40.00", reference=REF_A), index) == []
+    assert reasons(candidates(line("15.00", reference=REF_B), index)) == [
+        ("reference", 10, (2,), 100)
+    ]
+    assert [i.invoice_id for i in index.open_items_of(10)] == [2, 3, 4]
+
+
+@settings(max_examples=100, deadline=None)
+@given(book=books(), amount=amounts, iban_of=st.integers(min_value=0, max_value=3))
+def test_settled_lines_decide_the_same_with_or_without_iban_reasons(book, amount, iban_of):
+    items, ibans = book
+    index = OpenItemIndex(items, ibans)
+    iban = f"NL{iban_of:02d}TEST0000000000" if iban_of else ""
+    text = " ".join(i.number for i in items[:2])
+    bank_line = BankLine(amount, iban, items[0].payment_reference if items else "", text)
+    strong = candidates(bank_line, index, include_iban=False)
+    if matching.settles(strong):
+        assert decide(strong) == decide(candidates(bank_line, index))
