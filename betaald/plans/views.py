@@ -1,0 +1,494 @@
+"""Pages of the customer relationship: overview, plan calculator and detail, promises,
+disputes with their report, the payment-behaviour register, and a customer's credit page
+(score, credit limit, credit check, contract terms). Login is enforced by the middleware;
+everything is scoped to `request.organisation` (another organisation's id is a 404); writes
+need `membership.can_write` (else 403)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from betaald.core import installments as plan_core
+from betaald.core.errors import DomainError
+from betaald.core.money import ZERO
+from betaald.debtors.models import Customer
+from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from betaald.invoices.selectors import invoices_for
+from betaald.invoices.services import LineInput
+from betaald.plans import selectors, services
+from betaald.plans.forms import (
+    ContractTermsForm,
+    CreditCheckForm,
+    CreditLimitForm,
+    DecisionForm,
+    DisputeForm,
+    PlanForm,
+    PromiseForm,
+    ResolveForm,
+)
+from betaald.plans.models import (
+    ContractTerms,
+    CreditAssessment,
+    Dispute,
+    DisputeStatus,
+    PaymentPlan,
+    PlanStatus,
+    Promise,
+    PromiseStatus,
+    TermSuggestion,
+)
+
+
+def _organisation(request: HttpRequest) -> Any:
+    organisation = getattr(request, "organisation", None)
+    if organisation is None:
+        raise Http404(_("You do not belong to an organisation."))
+    return organisation
+
+
+def _writer(request: HttpRequest) -> Any:
+    organisation = _organisation(request)
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.can_write:
+        raise PermissionDenied(_("Your role may only read."))
+    return organisation
+
+
+def _today() -> Any:
+    return timezone.localdate()
+
+
+def _errors_to_form(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, texts in error.message_dict.items():
+            target = name if name in form.fields else None
+            for text in texts:
+                form.add_error(target, text if target else f"{name}: {text}")
+    else:
+        for text in error.messages:
+            form.add_error(None, text)
+
+
+def _open_invoices(organisation: Any, customer: Customer) -> list[Invoice]:
+    return list(
+        invoices_for(organisation)
+        .filter(
+            Q(open_amount__gt=0),
+            customer=customer,
+            status=InvoiceStatus.ISSUED,
+            kind=InvoiceKind.INVOICE,
+        )
+        .order_by("due_on", "pk")
+    )
+
+
+def _customer(request: HttpRequest, organisation: Any) -> Customer:
+    raw = request.GET.get("customer") or request.POST.get("customer") or ""
+    if not raw.isdigit():
+        raise Http404(_("Choose a customer."))
+    return get_object_or_404(Customer, pk=int(raw), organisation=organisation)
+
+
+# ------------------------------------------------------------------------------- overview
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    return render(
+        request,
+        "plans/index.html",
+        {
+            "plans": selectors.plans_for(organisation)
+            .filter(status__in=[PlanStatus.PROPOSED, PlanStatus.ACTIVE])
+            .order_by("status", "-proposed_on")[:50],
+            "promises": selectors.promises_for(organisation)
+            .filter(status=PromiseStatus.OPEN)
+            .order_by("promised_on")[:50],
+            "disputes": selectors.disputes_for(organisation)
+            .filter(status=DisputeStatus.OPEN)
+            .order_by("resolve_by")[:50],
+            "suggestions": selectors.suggestions_pending(organisation)[:50],
+            "customers": Customer.objects.filter(organisation=organisation).order_by("name"),
+            "today": _today(),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------- plans
+
+
+def plan_create(request: HttpRequest) -> HttpResponse:
+    """The calculator: preview a schedule for chosen invoices, then propose or start it."""
+    organisation = _organisation(request)
+    customer = _customer(request, organisation)
+    invoices = _open_invoices(organisation, customer)
+    today = _today()
+    preview = None
+    if request.method == "POST":
+        form = PlanForm(request.POST, invoices=invoices)
+        if form.is_valid():
+            data = form.cleaned_data
+            chosen = form.chosen()
+            principal = sum((i.open_amount for i in chosen), ZERO)
+            options = {
+                "first_on": data["first_on"],
+                "frequency": data["frequency"],
+                "count": data["count"],
+                "amount": data["amount"],
+                "interest": data["interest"] or ZERO,
+                "costs": data["costs"] or ZERO,
+            }
+            action = request.POST.get("action", "preview")
+            if action == "preview":
+                try:
+                    preview = plan_core.schedule(
+                        principal,
+                        today=today,
+                        first_on=options["first_on"],
+                        frequency=plan_core.Frequency(options["frequency"]),
+                        count=options["count"],
+                        amount=options["amount"],
+                        interest=options["interest"],
+                        costs=options["costs"],
+                    )
+                except DomainError as error:
+                    field = error.field if error.field in form.fields else None
+                    form.add_error(field, error.message)
+            else:
+                _writer(request)
+                try:
+                    plan = services.plan_create(
+                        organisation=organisation,
+                        customer=customer,
+                        invoices=chosen,
+                        actor=request.user,
+                        today=today,
+                        grace_days=data["grace_days"],
+                        on_break=data["on_break"],
+                        note=data["note"],
+                        activate=action == "activate",
+                        **options,
+                    )
+                except ValidationError as error:
+                    _errors_to_form(form, error)
+                else:
+                    messages.success(request, _("Payment plan saved."))
+                    return redirect("plans:plan_detail", pk=plan.pk)
+    else:
+        form = PlanForm(
+            invoices=invoices,
+            initial={
+                "invoices": [str(i.pk) for i in invoices],
+                "first_on": today + timedelta(days=7),
+                "count": 3,
+            },
+        )
+    return render(
+        request,
+        "plans/plan_form.html",
+        {"form": form, "customer": customer, "preview": preview, "invoices": invoices},
+    )
+
+
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = _organisation(request)
+    plan = get_object_or_404(selectors.plans_for(organisation), pk=pk)
+    today = _today()
+    payments = selectors.plan_payments(plan)
+    status = None
+    if plan.status == PlanStatus.ACTIVE:
+        status = plan_core.plan_status(
+            [plan_core.Instalment(i.number, i.due_on, i.amount) for i in plan.instalments.all()],
+            payments,
+            today,
+            plan.grace_days,
+        )
+    return render(
+        request,
+        "plans/plan_detail.html",
+        {
+            "plan": plan,
+            "instalments": plan.instalments.all(),
+            "invoices": plan.invoices.all(),
+            "payments": payments,
+            "paid": sum((p.amount for p in payments), ZERO),
+            "status": status,
+            "decision_form": DecisionForm(),
+        },
+    )
+
+
+@require_POST
+def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    organisation = _writer(request)
+    plan = get_object_or_404(PaymentPlan, pk=pk, organisation=organisation)
+    try:
+        if action == "activate":
+            services.plan_activate(plan=plan, actor=request.user, today=_today())
+            messages.success(request, _("The plan is active; dunning of its invoices pauses."))
+        elif action == "cancel":
+            services.plan_cancel(
+                plan=plan,
+                actor=request.user,
+                today=_today(),
+                reason=request.POST.get("note", ""),
+            )
+            messages.success(request, _("The plan is cancelled; dunning resumes."))
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("plans:plan_detail", pk=plan.pk)
+
+
+# ------------------------------------------------------------------------------- promises
+
+
+def promise_create(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    customer = _customer(request, organisation)
+    invoices = _open_invoices(organisation, customer)
+    if request.method == "POST":
+        _writer(request)
+        form = PromiseForm(request.POST, invoices=invoices)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.promise_create(
+                    organisation=organisation,
+                    customer=customer,
+                    invoices=form.chosen(),
+                    amount=data["amount"],
+                    promised_on=data["promised_on"],
+                    source=data["source"],
+                    note=data["note"],
+                    actor=request.user,
+                    today=_today(),
+                )
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("Promise recorded; dunning pauses until that date."))
+                return redirect("plans:index")
+    else:
+        form = PromiseForm(
+            invoices=invoices,
+            initial={
+                "invoices": [str(i.pk) for i in invoices],
+                "amount": sum((i.open_amount for i in invoices), ZERO),  # type: ignore[attr-defined]
+                "promised_on": _today() + timedelta(days=7),
+            },
+        )
+    return render(request, "plans/promise_form.html", {"form": form, "customer": customer})
+
+
+@require_POST
+def promise_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = _writer(request)
+    promise = get_object_or_404(Promise, pk=pk, organisation=organisation)
+    try:
+        services.promise_cancel(
+            promise=promise, actor=request.user, today=_today(), reason=request.POST.get("note", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("plans:index")
+
+
+# ------------------------------------------------------------------------------- disputes
+
+
+def dispute_create(request: HttpRequest, invoice_pk: int) -> HttpResponse:
+    organisation = _organisation(request)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("customer"), pk=invoice_pk, organisation=organisation
+    )
+    if request.method == "POST":
+        _writer(request)
+        form = DisputeForm(request.POST, invoice=invoice, organisation=organisation)
+        if form.is_valid():
+            data = form.cleaned_data
+            owner = None
+            if data["owner"]:
+                owner = organisation.memberships.filter(user_id=data["owner"]).first()
+                owner = owner.user if owner else None
+            try:
+                dispute = services.dispute_open(
+                    invoice=invoice,
+                    reason=data["reason"],
+                    description=data["description"],
+                    actor=request.user,
+                    today=_today(),
+                    owner=owner,
+                    resolve_by=data["resolve_by"],
+                    line=invoice.lines.filter(pk=data["line"]).first() if data["line"] else None,
+                )
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("Dispute recorded; dunning of this invoice pauses."))
+                return redirect("plans:dispute_detail", pk=dispute.pk)
+    else:
+        form = DisputeForm(invoice=invoice, organisation=organisation)
+    return render(request, "plans/dispute_form.html", {"form": form, "invoice": invoice})
+
+
+def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = _organisation(request)
+    dispute = get_object_or_404(selectors.disputes_for(organisation), pk=pk)
+    form = ResolveForm()
+    if request.method == "POST":
+        _writer(request)
+        form = ResolveForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                _resolve(request, dispute, data)
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("Dispute resolved; dunning of the invoice resumes."))
+                return redirect("plans:dispute_detail", pk=dispute.pk)
+    return render(request, "plans/dispute_detail.html", {"dispute": dispute, "form": form})
+
+
+def _resolve(request: HttpRequest, dispute: Dispute, data: dict[str, Any]) -> None:
+    today = _today()
+    if data["decision"] == "reject":
+        services.dispute_reject(dispute=dispute, actor=request.user, today=today, note=data["note"])
+        return
+    lines = None
+    if data["decision"] == "partial":
+        amount = data.get("partial_amount")
+        if amount is None or amount <= 0:
+            raise ValidationError({"partial_amount": _("give the amount to credit")})
+        vat_rate = dispute.invoice.lines.values_list("vat_rate", flat=True).first() or "21"
+        lines = [LineInput(data["note"][:500], Decimal("1"), amount, vat_rate)]
+    services.dispute_resolve_credit(
+        dispute=dispute, actor=request.user, today=today, note=data["note"], lines=lines
+    )
+
+
+def disputes(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    return render(
+        request,
+        "plans/disputes.html",
+        {
+            "disputes": selectors.disputes_for(organisation).order_by("-opened_on", "-pk")[:200],
+            "report": selectors.disputes_report(organisation),
+        },
+    )
+
+
+# ------------------------------------------------------------------------------- register
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    organisation = _organisation(request)
+    rows = selectors.register(organisation, _today())
+    return render(
+        request,
+        "plans/register.html",
+        {"rows": rows, "worst": list(reversed(rows[-10:])), "best": rows[:10]},
+    )
+
+
+@require_POST
+def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    organisation = _writer(request)
+    suggestion = get_object_or_404(TermSuggestion, pk=pk, organisation=organisation)
+    note = request.POST.get("note", "")
+    try:
+        if decision == "accept":
+            services.suggestion_accept(
+                suggestion=suggestion, actor=request.user, today=_today(), note=note
+            )
+            messages.success(request, _("Suggestion accepted and applied."))
+        elif decision == "reject":
+            services.suggestion_reject(suggestion=suggestion, actor=request.user, note=note)
+            messages.success(request, _("Suggestion rejected."))
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(request.POST.get("next") or "plans:index")
+
+
+# ------------------------------------------------------------------------- a customer
+
+
+def customer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Score and reasons, credit limit, credit check and the contract terms of one customer."""
+    organisation = _organisation(request)
+    person = get_object_or_404(Customer, pk=pk, organisation=organisation)
+    today = _today()
+    terms = ContractTerms.objects.filter(customer=person).first()
+    limit_form = CreditLimitForm(initial={"credit_limit": person.credit_limit})
+    check_form = CreditCheckForm()
+    terms_form = ContractTermsForm(instance=terms)
+    check = None
+    if request.method == "POST":
+        _writer(request)
+        what = request.POST.get("form")
+        try:
+            if what == "limit":
+                limit_form = CreditLimitForm(request.POST)
+                if limit_form.is_valid():
+                    services.credit_limit_set(
+                        customer=person,
+                        credit_limit=limit_form.cleaned_data["credit_limit"],
+                        actor=request.user,
+                    )
+                    messages.success(request, _("Credit limit saved."))
+                    return redirect("plans:customer", pk=person.pk)
+            elif what == "check":
+                check_form = CreditCheckForm(request.POST)
+                if check_form.is_valid():
+                    check = services.credit_check_run(
+                        customer=person,
+                        order_amount=check_form.cleaned_data["order_amount"],
+                        actor=request.user,
+                        today=today,
+                    )
+            elif what == "terms":
+                terms_form = ContractTermsForm(request.POST, instance=terms)
+                if terms_form.is_valid():
+                    fields = {name: terms_form.cleaned_data[name] for name in terms_form.fields}
+                    services.contract_terms_save(customer=person, actor=request.user, **fields)
+                    messages.success(request, _("Contract terms saved."))
+                    return redirect("plans:customer", pk=person.pk)
+        except ValidationError as error:
+            target = {"limit": limit_form, "check": check_form, "terms": terms_form}.get(
+                what or "", limit_form
+            )
+            _errors_to_form(target, error)
+    return render(
+        request,
+        "plans/customer.html",
+        {
+            "customer": person,
+            "score": selectors.customer_score(person, today),
+            "open_amount": selectors.open_amount_of(person),
+            "limit_form": limit_form,
+            "check_form": check_form,
+            "terms_form": terms_form,
+            "check": check,
+            "checks": CreditAssessment.objects.filter(customer=person)[:5],
+            "suggestions": TermSuggestion.objects.filter(customer=person)[:10],
+            "plans": PaymentPlan.objects.filter(customer=person)[:10],
+            "promises": Promise.objects.filter(customer=person)[:10],
+            "disputes": Dispute.objects.filter(customer=person).select_related("invoice")[:10],
+        },
+    )
