@@ -378,12 +378,13 @@ class Matcher:
         self.index = matching.OpenItemIndex(_items(rows.values()), self.known)
         self.items_read = len(rows)
         self.loaded: set[int] = set()
-        payers = {
-            customer_id
-            for line in lines
-            if (customer_id := self.known.get(line.counterparty_iban)) is not None
-            and not matching.settles(matching.candidates(line, self.index, include_iban=False))
-        }
+        payers: set[int] = set()
+        for line in lines:
+            payer = self.known.get(line.counterparty_iban)
+            if payer is not None and not matching.settles(
+                matching.candidates(line, self.index, include_iban=False)
+            ):
+                payers.add(payer)
         self._load(payers)
 
     def _load(self, customer_ids: Iterable[int]) -> None:
