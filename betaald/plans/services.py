@@ -457,7 +457,9 @@ def _each_locked(queryset: Any, work: Callable[[Any], None], report: EvaluationR
             report.errors.append(f"{queryset.model._meta.model_name} {pk}: {error}")
 
 
-def plans_evaluate(*, today: date, organisation: Organisation | None = None) -> EvaluationReport:
+def plans_evaluate(
+    *, today: date, organisation: Organisation | None = None, suggestions: bool = True
+) -> EvaluationReport:
     """The daily evaluation: adopt holds made elsewhere (a promise or a dispute noted on a
     call), evaluate active plans and open promises, and refresh the suggested terms.
     Idempotent: a second run on the same day changes nothing."""
@@ -475,6 +477,8 @@ def plans_evaluate(*, today: date, organisation: Organisation | None = None) -> 
         lambda promise: promise_evaluate(promise=promise, today=today, report=report),
         report,
     )
+    if not suggestions:
+        return report
     organisations = (
         [organisation] if organisation is not None else list(Organisation.objects.order_by("pk"))
     )

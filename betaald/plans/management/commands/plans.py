@@ -23,6 +23,11 @@ class Command(BaseCommand):
         )
         evaluate.add_argument("--date", help="the day to evaluate, YYYY-MM-DD (default: today)")
         evaluate.add_argument("--organisation", type=int, help="only this organisation (id)")
+        evaluate.add_argument(
+            "--no-suggestions",
+            action="store_true",
+            help="skip scoring every customer for suggested terms (e.g. run that weekly)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from betaald.organisations.models import Organisation
@@ -42,7 +47,9 @@ class Command(BaseCommand):
             organisation = Organisation.objects.filter(pk=options["organisation"]).first()
             if organisation is None:
                 raise CommandError(f"--organisation: no organisation {options['organisation']}")
-        report = plans_evaluate(today=day, organisation=organisation)
+        report = plans_evaluate(
+            today=day, organisation=organisation, suggestions=not options["no_suggestions"]
+        )
         self.stdout.write(
             f"{day.isoformat()}: {report.plans} plans evaluated ({report.completed} completed, "
             f"{report.broken} broken, {report.reminders} reminders queued); "
