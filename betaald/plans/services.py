@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -645,12 +645,16 @@ def promise_cancel(*, promise: Promise, actor: Any, today: date, reason: str) ->
 
 
 def _unadopted(kind: str, organisation: Organisation | None) -> Any:
+    """Holds of `kind` no record of ours refers to yet, locked (SKIP LOCKED: a concurrent run
+    adopts the ones it locked, this run the others)."""
     holds = Hold.objects.filter(kind=kind, released_at__isnull=True, invoice__isnull=False)
     if organisation is not None:
         holds = holds.filter(organisation=organisation)
     if kind == HoldKind.PROMISE:
-        return holds.filter(promises__isnull=True)
-    return holds.filter(disputes__isnull=True)
+        holds = holds.filter(promises__isnull=True)
+    else:
+        holds = holds.filter(disputes__isnull=True)
+    return holds.order_by("pk").select_for_update(skip_locked=True, of=("self",))
 
 
 def _call_task_for(hold: Hold, outcome: str) -> CallTask | None:
@@ -1083,16 +1087,20 @@ def _suggest(
         customer=customer, rule=rule, status=SuggestionStatus.PENDING
     ).exists():
         return False
-    TermSuggestion.objects.create(
-        organisation_id=customer.organisation_id,
-        customer=customer,
-        rule=rule,
-        action=action,
-        grade=grade,
-        reason=reason,
-        details=details,
-        suggested_on=today,
-    )
+    try:
+        with transaction.atomic():  # a concurrent run may insert the same pending suggestion
+            TermSuggestion.objects.create(
+                organisation_id=customer.organisation_id,
+                customer=customer,
+                rule=rule,
+                action=action,
+                grade=grade,
+                reason=reason,
+                details=details,
+                suggested_on=today,
+            )
+    except IntegrityError:
+        return False
     return True
 
 
