@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from betaald.audit.services import event_record
@@ -174,6 +174,47 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
         yield values[start : start + size]
 
 
+def _insert_transactions(account: BankAccount, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new transaction rows; their ids in row order. PostgreSQL: COPY (a statement of
+    100,000 lines is written in seconds); elsewhere bulk_create."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = BankTransaction.objects.bulk_create(
+            [BankTransaction(**row) for row in rows], batch_size=2000
+        )
+        return [tx.pk for tx in created]
+    now = timezone.now()
+    fields = [
+        f
+        for f in BankTransaction._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("matched_at", "customer_id")
+    ]
+    table = BankTransaction._meta.db_table
+    sql = f'COPY "{table}" ({", ".join(f.column for f in fields)}) FROM STDIN'
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    now
+                    if f.attname == "created_at"
+                    else "[]"
+                    if f.attname == "candidates"
+                    else row[f.attname]
+                    for f in fields
+                ]
+            )
+    ids: dict[str, int] = {}
+    keys = [row["unique_key"] for row in rows]
+    for chunk in _chunks(keys):
+        ids.update(
+            BankTransaction.objects.filter(account=account, unique_key__in=chunk).values_list(
+                "unique_key", "pk"
+            )
+        )
+    return [ids[key] for key in keys]
+
+
 @transaction.atomic
 def statement_file_import(
     *,
@@ -238,27 +279,16 @@ def statement_file_import(
         )
         if existing is None:
             statements_created += 1
-        created = BankTransaction.objects.bulk_create(
-            [
-                BankTransaction(
-                    organisation=organisation,
-                    account=account,
-                    statement=statement,
-                    status=_initial_status(row),
-                    **row,
-                )
-                for row in new_rows
-            ],
-            batch_size=2000,
-        )
-        transactions_created += len(created)
-        if created and created[0].pk is None:  # pragma: no cover - backends without RETURNING
-            created = list(
-                BankTransaction.objects.filter(
-                    account=account, unique_key__in=[row["unique_key"] for row in new_rows]
-                )
+        for row in new_rows:
+            row.update(
+                organisation_id=organisation.pk,
+                account_id=account.pk,
+                statement_id=statement.pk,
+                status=_initial_status(row),
             )
-        new_ids += [tx.pk for tx in created]
+        created_ids = _insert_transactions(account, new_rows)
+        transactions_created += len(created_ids)
+        new_ids += created_ids
         event_record(
             name="bank.statement.imported",
             organisation=organisation,
@@ -270,7 +300,7 @@ def statement_file_import(
                 "format": parsed.format,
                 "filename": filename,
                 "file_sha256": file_sha256,
-                "transactions": len(created),
+                "transactions": len(created_ids),
                 "duplicates": len(rows) - len(new_rows),
                 "is_balanced": statement.is_balanced,
                 "closing_balance": str(statement.closing_balance)
@@ -349,7 +379,7 @@ class Matcher:
         from betaald.invoices.selectors import invoices_open
 
         self.organisation = organisation
-        self.base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY)
+        self.base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY).order_by()
         references: set[str] = set()
         numbers: set[str] = set()
         ibans: set[str] = set()
