@@ -113,3 +113,23 @@ def test_bulk_queueing_counts_only_new_messages_and_needs_few_queries(organisati
     message = Message.objects.get(unique_key="run:7")
     assert list(message.invoices.all()) == [invoices[7]]
     assert message.invoice == invoices[7]
+
+
+def test_the_messages_of_an_invoice_and_a_customer_are_listed(organisation, customer, invoice):
+    from django.template.loader import render_to_string
+
+    from betaald.letters.selectors import messages_for_customer, messages_for_invoice
+
+    message, _ = message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="email",
+        context={},
+        unique_key="listed",
+        invoices=[invoice],
+    )
+    assert list(messages_for_invoice(invoice)) == [message]
+    assert list(messages_for_customer(customer)) == [message]
+    html = render_to_string("letters/_messages.html", {"messages": [message]})
+    assert "Reminder" in html or "Herinnering" in html
