@@ -161,6 +161,9 @@ class _Reader:
         return ""
 
 
+_JOINED: dict[tuple[str, str], str] = {}  # (parent path, Clark tag) -> path; tags repeat
+
+
 class _Flat:
     """An element's descendants by relative path of local names, built in one walk.
 
@@ -171,22 +174,28 @@ class _Flat:
 
     def __init__(self, element: etree._Element, *, stop: str = "") -> None:
         self.element = element
-        self.paths: dict[str, list[etree._Element]] = {}
+        paths: dict[str, list[etree._Element]] = {}
+        joined = _JOINED
         stack: list[tuple[etree._Element, str]] = [(element, "")]
         while stack:
             parent, prefix = stack.pop()
-            for child in parent:
-                tag = child.tag
-                if not isinstance(tag, str):
-                    continue  # comments and processing instructions
-                name = tag.rpartition("}")[2]
-                path = f"{prefix}/{name}" if prefix else name
-                self.paths.setdefault(path, []).append(child)
-                if name != stop:
+            for child in parent.iterchildren(tag=etree.Element):
+                key = (prefix, child.tag)
+                path = joined.get(key)
+                if path is None:
+                    name = child.tag.rpartition("}")[2]
+                    path = joined[key] = f"{prefix}/{name}" if prefix else name
+                found = paths.get(path)
+                if found is None:
+                    paths[path] = [child]
+                else:
+                    found.append(child)
+                if len(child) and not path.endswith(stop or "\0"):
                     stack.append((child, path))
-        for found in self.paths.values():
+        for found in paths.values():
             if len(found) > 1:
                 found.sort(key=lambda e: e.sourceline or 0)
+        self.paths = paths
 
     def find(self, path: str) -> etree._Element | None:
         found = self.paths.get(path)
