@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -352,3 +352,106 @@ def open_amount_of(customer: Customer) -> Decimal:
         .aggregate(total=Sum("open_amount"))["total"]
     )
     return _cents(total)
+
+
+# ------------------------------------------------------------- interest and costs to date
+
+
+@dataclass(frozen=True)
+class ChargesToDate:
+    """What a plan may include besides the principal, computed by the legal core: interest
+    from the day after each due date up to and including `today`, and the collection costs and
+    late fees dunning already claimed in its letters."""
+
+    interest: Decimal
+    costs: Decimal
+    notes: tuple[str, ...]
+
+
+def charges_to_date(customer: Customer, invoices: Iterable[Invoice], today: date) -> ChargesToDate:
+    """Business: wettelijke handelsrente (art. 6:119a BW), or the contractual rate if agreed
+    (`ContractTerms`); consumer: wettelijke rente (art. 6:119 BW) only from the day dunning
+    started claiming it (verzuim), else none. Costs: what the dunning letters claimed."""
+    from betaald.core.interest import contractual_interest, statutory_interest
+    from betaald.core.rates import RateKind, StaleRate
+    from betaald.dunning.charges import rate_table
+    from betaald.dunning.models import DunningState
+    from betaald.plans.models import InterestClause
+
+    terms = contract_terms_for(customer)
+    rows = list(with_open_amounts(invoices))
+    states = {s.invoice_id: s for s in DunningState.objects.filter(invoice__in=rows)}
+    interest = ZERO
+    costs = ZERO
+    notes: list[str] = []
+    for invoice in rows:
+        state = states.get(invoice.pk)
+        if state is not None:
+            costs += state.costs_claimed + state.late_fee_charged
+        principal = _cents(getattr(invoice, "open_amount", ZERO))
+        if invoice.due_on is None or principal <= 0:
+            continue
+        if customer.is_business:
+            first = invoice.due_on + timedelta(days=1)
+        elif state is not None and state.interest_from_on is not None:
+            first = state.interest_from_on
+        else:
+            continue
+        if first > today:
+            continue
+        if terms is not None and terms.interest_clause == InterestClause.NONE:
+            continue
+        if terms is not None and terms.interest_clause == InterestClause.CONTRACTUAL:
+            percent = terms.contractual_rate or ZERO
+            interest += contractual_interest(principal, first, today, percent=percent).interest
+            continue
+        kind = RateKind.COMMERCIAL if customer.is_business else RateKind.STATUTORY
+        table = rate_table(kind)
+        try:
+            interest += statutory_interest(principal, first, today, table).interest
+        except StaleRate:
+            interest += statutory_interest(principal, first, today, table.unbounded()).interest
+            notes.append(f"{kind} rate table not confirmed for {today.isoformat()}")
+    return ChargesToDate(interest=_cents(interest), costs=_cents(costs), notes=tuple(notes))
+
+
+def with_open_amounts(invoices: Iterable[Invoice]) -> QuerySet[Invoice]:
+    from betaald.invoices.selectors import with_balance
+
+    return with_balance(Invoice.objects.filter(pk__in=[i.pk for i in invoices])).order_by(
+        "due_on", "pk"
+    )
+
+
+def customer_flags(customer: Customer, order_amount: Decimal | None = None) -> list[str]:
+    """Warnings to show on a new invoice or quote for the customer: prepayment required or
+    blocked (the seeds' advice: no work without the deposit), open disputes, and the credit
+    limit exceeded by open + this order. For the invoice and quote pages."""
+    from django.utils.translation import gettext as _
+
+    from betaald.debtors.models import CustomerStatus
+
+    flags: list[str] = []
+    if customer.status == CustomerStatus.PREPAYMENT:
+        flags.append(_("Prepayment required: ask for payment before the work starts."))
+    elif customer.status == CustomerStatus.BLOCKED:
+        flags.append(_("Blocked for new work."))
+    terms = contract_terms_for(customer)
+    if terms is not None and terms.deposit_percent:
+        flags.append(
+            _("Deposit agreed: %(percent)s%%.")
+            % {"percent": format(terms.deposit_percent.normalize(), "f")}
+        )
+    disputes = Dispute.objects.filter(customer=customer, status=DisputeStatus.OPEN).count()
+    if disputes:
+        flags.append(_("%(count)s open dispute(s).") % {"count": disputes})
+    if customer.credit_limit is not None:
+        check = scoring.credit_check(
+            open_amount_of(customer), order_amount or ZERO, customer.credit_limit
+        )
+        if check.exceeds_limit:
+            flags.append(
+                _("Open plus this order (%(exposure)s) exceeds the credit limit %(limit)s.")
+                % {"exposure": check.exposure, "limit": check.credit_limit}
+            )
+    return flags

@@ -150,7 +150,21 @@ def plan_create(request: HttpRequest) -> HttpResponse:
                 "costs": data["costs"] or ZERO,
             }
             action = request.POST.get("action", "preview")
-            if action == "preview":
+            if action == "charges":
+                charges = selectors.charges_to_date(customer, chosen, today)
+                data_with = request.POST.copy()
+                data_with["interest"] = str(charges.interest)
+                data_with["costs"] = str(charges.costs)
+                form = PlanForm(data_with, invoices=invoices)
+                form.is_valid()
+                for note in charges.notes:
+                    messages.warning(request, note)
+                messages.info(
+                    request,
+                    _("Interest to date %(interest)s and costs claimed %(costs)s filled in.")
+                    % {"interest": charges.interest, "costs": charges.costs},
+                )
+            elif action == "preview":
                 try:
                     preview = plan_core.schedule(
                         principal,
@@ -480,6 +494,7 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": person,
             "score": selectors.customer_score(person, today),
+            "flags": selectors.customer_flags(person),
             "open_amount": selectors.open_amount_of(person),
             "limit_form": limit_form,
             "check_form": check_form,

@@ -200,3 +200,45 @@ def test_only_open_invoices_of_the_customer_can_be_in_a_plan(business, owner, or
         make_plan(business, [paid], owner)
     with pytest.raises(ValidationError, match="at least one invoice"):
         make_plan(business, [], owner)
+
+
+def test_interest_and_costs_to_date_come_from_the_legal_core_and_the_dunning_letters(
+    business, owner
+):
+    """Art. 6:119a BW: commercial interest from the day after the due date; the costs are what
+    the dunning letters claimed (BIK, art. 6:96 BW)."""
+    from betaald.core.interest import statutory_interest
+    from betaald.core.rates import RateKind
+    from betaald.dunning.charges import rate_table
+    from betaald.plans.selectors import charges_to_date
+    from betaald.plans.services import contract_terms_save
+
+    invoice = invoice_for(business)
+    walk(DUE + timedelta(days=1), DUE + timedelta(days=17))
+    state = DunningState.objects.get(invoice=invoice)
+    today = DUE + timedelta(days=20)
+    charges = charges_to_date(business, [invoice], today)
+    expected = statutory_interest(
+        D("1210.00"), DUE + timedelta(days=1), today, rate_table(RateKind.COMMERCIAL)
+    ).interest
+    assert charges.interest == expected
+    assert charges.interest > 0
+    assert charges.costs == state.costs_claimed + state.late_fee_charged
+    assert charges.costs == D("181.50")  # BIK staffel: 15% of 1,210.00
+    contract_terms_save(
+        customer=business, actor=owner, interest_clause="contractual", contractual_rate=D("12")
+    )
+    contractual = charges_to_date(business, [invoice], today)
+    assert contractual.interest == D("7.96")  # 1,210.00 x 12% x 20/365, rounded once
+    contract_terms_save(customer=business, actor=owner, interest_clause="none")
+    assert charges_to_date(business, [invoice], today).interest == D("0.00")
+
+
+def test_a_consumer_owes_no_interest_in_a_plan_before_verzuim(organisation):
+    from betaald.plans.selectors import charges_to_date
+    from tests.factories import CustomerFactory
+
+    consumer = CustomerFactory(organisation=organisation, kind="consumer", kvk_number="")
+    invoice = invoice_for(consumer)
+    charges = charges_to_date(consumer, [invoice], DUE + timedelta(days=10))
+    assert (charges.interest, charges.costs) == (D("0.00"), D("0.00"))

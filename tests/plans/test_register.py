@@ -253,3 +253,31 @@ def test_contract_terms_are_recorded_and_read_by_the_selector(business, owner):
         )
     assert "payment_term_days" in error.value.message_dict
     assert ContractTerms.objects.get().payment_term_days == 30
+
+
+def test_the_flags_for_a_new_invoice_show_prepayment_disputes_and_the_limit(business, owner):
+    from betaald.debtors.services import customer_set_status
+    from betaald.plans.selectors import customer_flags
+    from betaald.plans.services import dispute_open
+    from tests.factories import issued_invoice
+
+    assert customer_flags(business) == []
+    invoice = issued_invoice(business, amount="1000.00", issued_on=date(2026, 1, 5), term=14)
+    dispute_open(
+        invoice=invoice, reason="quality", description="x", actor=owner, today=date(2026, 1, 20)
+    )
+    credit_limit_set(customer=business, credit_limit="1500.00", actor=owner)
+    customer_set_status(
+        customer=business, status=CustomerStatus.PREPAYMENT, actor=owner, reason="grade E"
+    )
+    contract_terms_save(customer=business, actor=owner, deposit_percent=D("30"))
+    business.refresh_from_db()
+    flags = customer_flags(business, D("500.00"))
+    assert flags == [
+        "Prepayment required: ask for payment before the work starts.",
+        "Deposit agreed: 30%.",
+        "1 open dispute(s).",
+        "Open plus this order (1710.00) exceeds the credit limit 1500.00.",
+    ]
+    customer_set_status(customer=business, status=CustomerStatus.BLOCKED, actor=owner, reason="x")
+    assert customer_flags(business)[0] == "Blocked for new work."

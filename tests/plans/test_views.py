@@ -267,3 +267,24 @@ def test_a_read_only_member_cannot_write(client, organisation, business, today):
     )
     assert response.status_code == 403
     assert not Dispute.objects.exists()
+
+
+def test_the_calculator_fills_in_interest_and_costs_to_date(client_owner, business, today):
+    invoice = invoice_for(business, issued_on=today - timedelta(days=60))
+    response = client_owner.post(
+        reverse("plans:plan_create"),
+        {
+            "customer": business.pk,
+            "invoices": [str(invoice.pk)],
+            "frequency": "monthly",
+            "count": "3",
+            "first_on": today.isoformat(),
+            "grace_days": "5",
+            "on_break": "resume",
+            "action": "charges",
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert Decimal(form.data["interest"]) > 0
+    assert "Interest to date" in response.content.decode()
