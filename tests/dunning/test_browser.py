@@ -11,7 +11,6 @@ from django.utils import timezone
 from betaald.dunning.models import StepExecution
 from betaald.dunning.services import dunning_policies_install_defaults, dunning_run
 from betaald.organisations.models import Role
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401
 from tests.factories import CustomerFactory, MembershipFactory
 
 from .conftest import invoice_for
@@ -19,7 +18,7 @@ from .conftest import invoice_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_next_step_forecast_and_approval_queue_in_the_browser(live_server, page, screenshot):  # noqa: F811
+def test_next_step_forecast_and_approval_queue_in_the_browser(live_server, page, screenshot):
     member = MembershipFactory(role=Role.CREDIT_CONTROLLER, user__username="fenna")
     organisation = member.organisation
     dunning_policies_install_defaults(organisation=organisation)
