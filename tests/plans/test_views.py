@@ -288,3 +288,10 @@ def test_the_calculator_fills_in_interest_and_costs_to_date(client_owner, busine
     form = response.context["form"]
     assert Decimal(form.data["interest"]) > 0
     assert "Interest to date" in response.content.decode()
+
+
+def test_the_pages_speak_dutch(client_owner, settings):
+    client_owner.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    body = client_owner.get(reverse("plans:index")).content.decode()
+    assert "Betalingsregelingen" in body
+    assert "Regelingen &amp; geschillen" in body
