@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
 from betaald.organisations.models import Organisation
@@ -61,3 +61,18 @@ def matching_rate(organisation: Organisation) -> MatchingRate:
         ),
     )
     return MatchingRate(counts["automatic"], counts["manual"], counts["unmatched"])
+
+
+def received_per_day(organisation: Organisation, *, days: int = 14) -> list[tuple[date, Decimal]]:
+    """Incoming EUR money per booking day (returns excluded), the latest `days` days with
+    money, newest first."""
+    rows = (
+        BankTransaction.objects.filter(
+            organisation=organisation, is_credit=True, is_return=False, currency="EUR"
+        )
+        .exclude(booking_date__isnull=True)
+        .values("booking_date")
+        .annotate(total=Sum("amount"))
+        .order_by("-booking_date")[:days]
+    )
+    return [(row["booking_date"], row["total"]) for row in rows]

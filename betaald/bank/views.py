@@ -27,7 +27,7 @@ from betaald.bank.models import (
     Statement,
     TransactionStatus,
 )
-from betaald.bank.selectors import accounts_with_position, matching_rate
+from betaald.bank.selectors import accounts_with_position, matching_rate, received_per_day
 from betaald.bank.services import (
     AccountNotOwned,
     DuplicateFile,
@@ -108,6 +108,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "accounts": accounts_with_position(organisation),
             "statements": statements,
             "rate": matching_rate(organisation),
+            "received": received_per_day(organisation),
             "form": UploadForm(organisation=organisation),
             "account_form": AccountForm(),
             "review_count": BankTransaction.objects.filter(

@@ -76,6 +76,8 @@ def test_uploading_a_statement_imports_and_matches(member, browser):
     assert BankTransaction.objects.filter(status=TransactionStatus.MATCHED).count() == 1
     index = browser.get(reverse("bank:index")).content.decode()
     assert "564,35" in index  # the closing balance as cash position
+    # received on 2014-02-20: 1.56 + 1.45 + 121.00 (the 1.57 return is not money received)
+    assert "124,01" in index
 
 
 def test_a_dry_run_upload_saves_nothing(browser):
