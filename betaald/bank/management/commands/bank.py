@@ -80,7 +80,8 @@ class Command(BaseCommand):
         try:
             parsed = parse_file(data, filename=path.name, csv_mapping=mapping)
         except StatementFileError as error:
-            raise CommandError(f"{path}: {error}", returncode=EXIT_UNREADABLE) from None
+            line = " ".join(f"{path}: {error}".split())  # always one line
+            raise CommandError(line, returncode=EXIT_UNREADABLE) from None
         warnings = file_warnings(parsed)
         summary = summarise(parsed)
         if options["dry_run"]:
