@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 SECTIONS = (
     ("dunning", _("Dunning")),
     ("letters", _("Outbox")),
-    ("plans", _("Plans & disputes")),
+    ("plans", _("Arrangements")),
     ("bank", _("Bank")),
     ("calculator", _("Calculator")),
 )
-INDEX_NAMES = ("index", "home", "list", "overview")
+INDEX_NAMES = ("index", "home", "list", "overview", "calculator")
 
 
 def _section_url(namespace: str) -> str | None:

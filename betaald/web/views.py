@@ -28,6 +28,8 @@ from betaald.core.invoicing import Line, VatGroup, VatRate, invoice_totals
 from betaald.core.money import ZERO
 from betaald.debtors.models import Customer, CustomerKind, CustomerStatus
 from betaald.debtors.services import contact_add, customer_create, customer_update
+from betaald.dunning.models import Hold
+from betaald.dunning.selectors import next_step_for_invoice
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for, open_book_summary, with_balance
 from betaald.invoices.services import (
@@ -37,6 +39,7 @@ from betaald.invoices.services import (
     invoice_issue,
     invoice_update_draft,
 )
+from betaald.letters.models import Message
 from betaald.organisations.models import ApiToken, Organisation, Role
 from betaald.organisations.ratelimit import login_blocked, login_failed
 from betaald.organisations.services import (
@@ -250,6 +253,12 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payments": payments,
             "events": events,
             "credit": customer_credit(customer),
+            "outbox": Message.objects.filter(customer=customer)
+            .select_related("invoice")
+            .order_by("-created_at")[:50],
+            "holds": Hold.objects.filter(customer=customer, released_at__isnull=True)
+            .select_related("invoice")
+            .order_by("-starts_on"),
             "contact_form": ContactForm(),
             "today": today(),
         },
@@ -421,6 +430,14 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "vat_groups": vat_groups(invoice),
             "allocations": allocations,
             "credit_notes": with_balance(invoice.credit_notes.all()),
+            "dunning_next": (
+                next_step_for_invoice(invoice, day)
+                if invoice.status == InvoiceStatus.ISSUED and invoice.kind == InvoiceKind.INVOICE
+                else None
+            ),
+            "outbox": Message.objects.filter(Q(invoice=invoice) | Q(invoices=invoice))
+            .distinct()
+            .order_by("-created_at")[:50],
             "events": events,
             "issue_form": IssueForm(initial={"issued_on": day}),
             "credit_form": CreditForm(initial={"issued_on": day}),
