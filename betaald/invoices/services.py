@@ -354,6 +354,10 @@ def invoice_issue(*, invoice: Invoice, actor: Any, issued_on: date) -> tuple[Inv
     """Issue a draft: check it, number it, freeze it. Returns the invoice and any warnings."""
     locked = _lock_draft(invoice)
     warnings = _issue(locked, issued_on, actor)
+    if locked.kind == InvoiceKind.INVOICE:  # issue 6: the invoice goes out at once (idempotent)
+        from betaald.letters.services import invoice_send
+
+        transaction.on_commit(lambda: invoice_send(invoice=locked, actor=actor))
     return locked, warnings
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from betaald.audit.models import Event
 from betaald.letters.delivery import message_deliver_now
-from betaald.letters.models import Channel, MessageStatus, SendIssue
+from betaald.letters.models import Channel, Message, MessageStatus, SendIssue
 from betaald.letters.pdf import sha256_of
 from betaald.letters.services import invoice_send, message_queue
 from tests.letters.conftest import make_customer, pdf_text, qr_payloads
@@ -227,3 +227,43 @@ def test_a_bounce_is_recorded_and_the_letter_goes_by_post(smtp_server, media, or
     assert "bounced" in message.failure_reason
     assert Event.objects.filter(name="letters.message.bounced").count() == 1
     assert message_bounce_record(message_id=message_id, reason=reason, now=NOW) == "unknown"
+
+
+def test_issuing_an_invoice_queues_its_email_at_once(
+    organisation, customer, django_capture_on_commit_callbacks
+):
+    from tests.factories import issued_invoice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued_invoice(customer, amount="250.00")
+    message = Message.objects.get(invoice=invoice)
+    assert message.kind == "invoice"
+    assert message.unique_key == f"invoice:{invoice.pk}:send"
+    assert message.context["invoice_document"]["total"] == "302.50"
+    assert message.context["payment_reference"] == invoice.payment_reference
+
+
+def test_an_invoice_issued_by_the_ledger_service_is_delivered_with_its_legal_data(
+    smtp_server, media, organisation, business, django_capture_on_commit_callbacks
+):
+    from tests.factories import issued_invoice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued_invoice(business, amount="250.00", vat_rate="reverse_charge")
+    message = Message.objects.get(invoice=invoice)
+    assert message_deliver_now(message.pk, now=NOW) == "sent", Message.objects.get().failure_reason
+    [received] = smtp_server.messages()
+    assert received["To"] == '"Jansen Installatietechniek B.V." <ap@jansen.example>'
+    assert received["Subject"] == f"Invoice {invoice.number} from De Gouden Korst"
+    [attachment] = list(received.iter_attachments())
+    text = " ".join(pdf_text(attachment.get_content()).split())
+    for expected in (
+        f"Invoice {invoice.number}",
+        "Bakkerij De Gouden Korst B.V.",
+        "KvK 12345678",
+        "NL000099998B57",  # the customer's VAT id: reverse charge (art. 35a lid 1 d Wet OB)
+        "VAT reverse-charged",
+        "€250.00",
+        invoice.payment_reference,
+    ):
+        assert expected in text, expected
