@@ -34,8 +34,16 @@ def _rows(
         for f in stamped:
             if getattr(f, "auto_now", False) or getattr(obj, f.attname) is None:
                 setattr(obj, f.attname, now)
+    if connection.vendor != "postgresql":
+        return []
+    from psycopg.types.json import Jsonb
+
+    # psycopg adapts int, str, Decimal, date and datetime itself; only JSON needs a wrapper.
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    names = [f.attname for f in fields]
     return [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs
+        [Jsonb(getattr(obj, name)) if name in json_fields else getattr(obj, name) for name in names]
+        for obj in objs
     ]
 
 

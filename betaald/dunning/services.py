@@ -303,9 +303,15 @@ def customer_credits(customer_ids: Iterable[int]) -> dict[int, Decimal]:
 def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
     invoices = list(
         with_balance(Invoice.objects.filter(pk__in=invoice_ids))
-        .select_related("customer", "organisation")
+        .defer("seller", "buyer", "notes", "customer_reference")
         .order_by("pk")
     )
+    # One object per organisation and per customer, not one per invoice row.
+    organisations = Organisation.objects.in_bulk({i.organisation_id for i in invoices})
+    customers = Customer.objects.in_bulk({i.customer_id for i in invoices})
+    for invoice in invoices:
+        invoice.organisation = organisations[invoice.organisation_id]
+        invoice.customer = customers[invoice.customer_id]
     states = {s.invoice_id: s for s in DunningState.objects.filter(invoice_id__in=invoice_ids)}
     customer_ids = {i.customer_id for i in invoices}
     book.load_overrides(customer_ids)
