@@ -59,6 +59,15 @@ def test_dry_run_json_of_every_real_file(relative):
     ]
 
 
+def test_dry_run_json_is_one_line_in_the_issues_format():
+    out = StringIO()
+    path = REALDATA / "mt940/ing_mt940_sepa-structured_returns.940"
+    call_command("bank", "import", str(path), "--dry-run", "--json", stdout=out, stderr=StringIO())
+    assert (
+        out.getvalue() == json.dumps(EXPECTED["mt940/ing_mt940_sepa-structured_returns.940"]) + "\n"
+    )
+
+
 def test_dry_run_warnings_go_to_stderr_naming_the_file():
     path = REALDATA / "camt053/abnamro-style_camt053-001-02_dd-batch-returns.xml"
     _, err = dry_run(path)

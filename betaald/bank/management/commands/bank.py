@@ -131,7 +131,7 @@ class Command(BaseCommand):
 
     def _print(self, summary: dict[str, Any], *, as_json: bool) -> None:
         if as_json:
-            self.stdout.write(json.dumps(summary, indent=2))
+            self.stdout.write(json.dumps(summary))
             return
         self.stdout.write(
             f"{summary['format']}: {summary['statements']} statement(s), "
