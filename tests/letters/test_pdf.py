@@ -99,3 +99,52 @@ def test_the_epc_qr_code_pays_the_exact_amount_to_the_iban_with_the_reference(tm
 def test_no_qr_code_when_the_amount_cannot_be_paid_by_transfer(amount):
     payment = Payment(name="X", iban="NL20INGB0001234567", bic="", amount=amount, reference="")
     assert epc_payload(payment) is None
+
+
+@pytest.mark.django_db
+def test_the_organisations_logo_is_on_the_letterhead(organisation, media, tmp_path):
+    import segno
+    from django.core.files.base import ContentFile
+
+    from betaald.letters.services import sender_snapshot
+
+    buffer = tmp_path / "logo.png"
+    segno.make("LOGO").save(str(buffer), scale=10)
+    organisation.logo.save("logo.png", ContentFile(buffer.read_bytes()))
+    context = {**sample_context(), "sender": sender_snapshot(organisation)}
+    rendered = render_message(
+        organisation_id=None,
+        kind="reminder",
+        language="nl",
+        context=context,
+        recipient=SAMPLE_RECIPIENT,
+    )
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(letter_pdf(rendered))
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, check=True)
+    assert len(images.stdout.decode().strip().splitlines()) == 4  # header, rule, logo, QR code
+
+
+@pytest.mark.django_db
+def test_the_print_command_writes_the_batch(organisation, customer, media, tmp_path):
+    from datetime import UTC, datetime
+
+    from django.core.management import call_command
+
+    from betaald.letters.delivery import message_deliver_now
+    from betaald.letters.services import message_queue
+
+    message, _ = message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="letter",
+        context={"total": "10.00"},
+        unique_key="p",
+    )
+    message_deliver_now(message.pk, now=datetime(2026, 10, 1, tzinfo=UTC))
+    call_command(
+        "letters_print", organisation=organisation.pk, date="2026-10-02", out=str(tmp_path)
+    )
+    assert (tmp_path / "print-2026-10-02.pdf").read_bytes().startswith(b"%PDF")
+    assert "Kerkstraat 12" in (tmp_path / "print-2026-10-02.csv").read_text()
