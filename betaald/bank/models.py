@@ -177,3 +177,97 @@ class BankTransaction(models.Model):
     def __str__(self) -> str:
         sign = "+" if self.is_credit else "-"
         return f"{self.booking_date} {sign}{self.amount} {self.currency} {self.counterparty_name}"
+
+
+# --- SEPA direct debit ----------------------------------------------------------------------
+
+
+class MandateScheme(models.TextChoices):
+    CORE = "CORE", _("Core (consumers and businesses)")
+    B2B = "B2B", _("Business to business")
+
+
+class SequenceType(models.TextChoices):
+    FIRST = "FRST", _("First of a series")
+    RECURRING = "RCUR", _("Recurring")
+    FINAL = "FNAL", _("Final")
+    ONE_OFF = "OOFF", _("One-off")
+
+
+class MandateStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    STOPPED = "stopped", _("Stopped (return or revocation)")
+    ENDED = "ended", _("Ended (final collection done)")
+
+
+class Mandate(models.Model):
+    """A SEPA direct debit mandate (machtiging) the customer signed."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="mandates"
+    )
+    customer = models.ForeignKey(
+        "debtors.Customer", on_delete=models.PROTECT, related_name="mandates"
+    )
+    reference = models.CharField(_("mandate reference"), max_length=35)
+    signed_on = models.DateField(_("date of signature"))
+    iban = models.CharField(_("IBAN"), max_length=34)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    scheme = models.CharField(
+        _("scheme"), max_length=4, choices=MandateScheme.choices, default=MandateScheme.CORE
+    )
+    sequence = models.CharField(
+        _("next sequence type"),
+        max_length=4,
+        choices=SequenceType.choices,
+        default=SequenceType.FIRST,
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=MandateStatus.choices, default=MandateStatus.ACTIVE
+    )
+    pre_notification_days = models.PositiveSmallIntegerField(
+        _("pre-notification (days before collection)"), default=14
+    )
+    original_reference = models.CharField(
+        _("original mandate reference (amendment)"), max_length=35, blank=True
+    )
+    original_iban = models.CharField(_("original IBAN (amendment)"), max_length=34, blank=True)
+    retries_left = models.PositiveSmallIntegerField(default=1)
+    stopped_reason = models.CharField(max_length=35, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "reference"], name="mandate_reference_unique"
+            )
+        ]
+        ordering = ["reference"]
+        verbose_name = _("mandate")
+        verbose_name_plural = _("mandates")
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.iban})"
+
+
+class DirectDebitBatch(models.Model):
+    """A generated pain.008 file: what was collected, from whom, on which date."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="direct_debits"
+    )
+    version = models.CharField(max_length=20)
+    collection_on = models.DateField(_("collection date"))
+    scheme = models.CharField(max_length=4, choices=MandateScheme.choices)
+    count = models.PositiveIntegerField(default=0)
+    total = MoneyField(_("total"))
+    items = models.JSONField(default=list)
+    xml = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.collection_on} ({self.count})"

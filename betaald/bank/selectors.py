@@ -76,3 +76,17 @@ def received_per_day(organisation: Organisation, *, days: int = 14) -> list[tupl
         .order_by("-booking_date")[:days]
     )
     return [(row["booking_date"], row["total"]) for row in rows]
+
+
+def customers_with_repeated_returns(organisation: Organisation, *, minimum: int = 2) -> list[int]:
+    """Ids of customers with at least `minimum` returned collections or payments (flagged)."""
+    return list(
+        BankTransaction.objects.filter(
+            organisation=organisation, is_return=True, customer__isnull=False
+        )
+        .values("customer_id")
+        .annotate(returns=Count("pk"))
+        .filter(returns__gte=minimum)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+    )

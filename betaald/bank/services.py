@@ -778,6 +778,16 @@ def return_process(*, transaction_id: int, actor: Any = None) -> str:
             tx.status = TransactionStatus.RETURN_REVIEW
             outcome = "return_review"
         tx.save(update_fields=["status", "customer"])
+        mandate_action = "none"
+        if tx.mandate_id and tx.return_reason:
+            from betaald.bank.sepa import mandate_after_return
+
+            mandate_action = mandate_after_return(
+                organisation=tx.organisation,
+                mandate_reference=tx.mandate_id,
+                reason=tx.return_reason,
+                actor=actor,
+            )
         event_record(
             name="bank.transaction.returned",
             organisation=tx.organisation,
@@ -789,6 +799,7 @@ def return_process(*, transaction_id: int, actor: Any = None) -> str:
                 "reason": tx.return_reason,
                 "status": tx.status,
                 "payment": payment.pk if payment is not None else None,
+                "mandate_action": mandate_action,
             },
         )
         return outcome
