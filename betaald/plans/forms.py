@@ -15,8 +15,9 @@ from betaald.plans.models import (
     OnBreak,
     PromiseSource,
 )
+from betaald.web.templatetags.betaald import euro
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class InvoiceChoiceForm(forms.Form):
@@ -32,7 +33,7 @@ class InvoiceChoiceForm(forms.Form):
         field = self.fields["invoices"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
-            (str(i.pk), f"{i.number} · {i.due_on:%d-%m-%Y} · € {i.open_amount}")
+            (str(i.pk), f"{i.number} · {i.due_on:%d-%m-%Y} · {euro(i.open_amount)}")
             for i in self.invoice_rows
         ]
 

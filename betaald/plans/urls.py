@@ -20,5 +20,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.suggestion_decide,
         name="suggestion_decide",
     ),
-    path("customers/<int:pk>/", views.customer, name="customer"),
+    path("customers/<int:pk>/", views.customer, name="credit"),
 ]

@@ -466,7 +466,7 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
                         actor=request.user,
                     )
                     messages.success(request, _("Credit limit saved."))
-                    return redirect("plans:customer", pk=person.pk)
+                    return redirect("plans:credit", pk=person.pk)
             elif what == "check":
                 check_form = CreditCheckForm(request.POST)
                 if check_form.is_valid():
@@ -482,7 +482,7 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
                     fields = {name: terms_form.cleaned_data[name] for name in terms_form.fields}
                     services.contract_terms_save(customer=person, actor=request.user, **fields)
                     messages.success(request, _("Contract terms saved."))
-                    return redirect("plans:customer", pk=person.pk)
+                    return redirect("plans:credit", pk=person.pk)
         except ValidationError as error:
             target = {"limit": limit_form, "check": check_form, "terms": terms_form}.get(
                 what or "", limit_form
