@@ -415,7 +415,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "plans/register.html",
-        {"rows": rows, "worst": list(reversed(rows[-10:])), "best": rows[:10]},
+        {"rows": rows, "worst": list(reversed(rows[-5:])), "best": rows[:5]},
     )
 
 
