@@ -45,6 +45,9 @@ from betaald.organisations.models import Organisation
 VERSIONS = ("pain.008.001.02", "pain.008.001.08")
 RETRY_REASONS = frozenset({"AM04"})
 STOP_REASONS = frozenset({"MD01", "AC04", "MS02"})
+#: An invoice in a collection of the last 14 days is not collected again (its money or its
+#: return is still on the way; a return reopens it through the reversal).
+PENDING_DAYS = timedelta(days=14)
 
 
 class DirectDebitError(DomainError):
@@ -198,8 +201,17 @@ def direct_debit_create(
         .select_related("customer")
         .order_by("due_on", "pk")
     )
+    pending = {
+        int(item["invoice"])
+        for batch in DirectDebitBatch.objects.filter(
+            organisation=organisation, collection_on__gte=today - PENDING_DAYS
+        )
+        for item in batch.items
+    }
     collectable = []
     for invoice in open_invoices:
+        if invoice.pk in pending:
+            continue  # in a recent collection whose money is not booked yet: never twice
         open_amount = Decimal(invoice.open_amount)  # type: ignore[attr-defined]
         if open_amount > 0:
             collectable.append(_Collectable(invoice, mandates[invoice.customer_id], open_amount))

@@ -305,3 +305,38 @@ def test_a_returned_collection_stops_the_mandate_and_flags_repeat_customers(orga
     assert BankTransaction.objects.filter(status=TransactionStatus.RETURN_REVERSED).count() == 2
     assert customer.mandates.get().status == MandateStatus.STOPPED
     assert customers_with_repeated_returns(organisation) == [customer.pk]
+
+
+def test_cli_writes_a_valid_direct_debit_file(organisation, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    customer = CustomerFactory(organisation=organisation)
+    issued_invoice(customer, amount="10.00")
+    mandate_create(
+        organisation=organisation,
+        customer=customer,
+        reference="M-1",
+        signed_on=date(2026, 1, 1),
+        iban=DEBTOR_IBAN,
+    )
+    output = tmp_path / "dd.xml"
+    args = ["bank", "direct-debit", "--organisation", str(organisation.pk), "--date", "2026-03-02"]
+    call_command(
+        *args, "--collection-date", "2026-03-20", "--output", str(output), stderr=StringIO()
+    )
+    validate_pain008(output.read_bytes(), "pain.008.001.02")
+    with pytest.raises(CommandError, match="earliest"):
+        call_command(*args, "--collection-date", "2026-03-02")
+    with pytest.raises(CommandError, match="not a date"):
+        call_command(*args, "--collection-date", "soon")
+    with pytest.raises(CommandError, match="no open invoice"):  # pending: never collected twice
+        call_command(*args, "--collection-date", "2026-03-23")
+    issued_invoice(customer, amount="20.00", issued_on=date(2026, 1, 6))
+    out = StringIO()
+    call_command(
+        *args, "--collection-date", "2026-03-23", "--version", "pain.008.001.08", stdout=out
+    )
+    validate_pain008(out.getvalue().encode(), "pain.008.001.08")

@@ -34,7 +34,10 @@ EXIT_DUPLICATE = 4
 
 
 class Command(BaseCommand):
-    help = "Bank statements: `bank import FILE` (camt.053, MT940, CSV)."
+    help = (
+        "Bank statements: `bank import FILE` (camt.053, MT940, CSV); SEPA direct debit: "
+        "`bank direct-debit --organisation X --collection-date D`."
+    )
     requires_system_checks: list[str] = []  # the dry run needs no database and no checks
     requires_migrations_checks = False
 
@@ -66,8 +69,23 @@ class Command(BaseCommand):
             action="store_true",
             help="Import without running the automatic matching afterwards.",
         )
+        debit = sub.add_parser(
+            "direct-debit",
+            help="Collect open invoices of customers with a mandate into a pain.008 file.",
+        )
+        debit.add_argument("--organisation", required=True, help="id, KvK number or name")
+        debit.add_argument("--collection-date", required=True, help="YYYY-MM-DD")
+        debit.add_argument("--date", help="today (YYYY-MM-DD), to replay a day")
+        debit.add_argument("--scheme", default="CORE", choices=["CORE", "B2B"])
+        debit.add_argument(
+            "--version", default="pain.008.001.02", choices=["pain.008.001.02", "pain.008.001.08"]
+        )
+        debit.add_argument("--output", help="write the XML here instead of stdout")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "direct-debit":
+            self._direct_debit(options)
+            return
         path = Path(options["file"])
         try:
             data = path.read_bytes()
@@ -92,6 +110,40 @@ class Command(BaseCommand):
             self._print(summary, as_json=options["json"])
             return
         self._import(path, data, parsed, warnings, options)
+
+    def _direct_debit(self, options: dict[str, Any]) -> None:
+        from datetime import date
+
+        from django.utils import timezone
+
+        from betaald.bank.sepa import direct_debit_create
+        from betaald.core.errors import DomainError
+
+        organisation = self._organisation(options["organisation"])
+        try:
+            collection_on = date.fromisoformat(options["collection_date"])
+            today = date.fromisoformat(options["date"]) if options.get("date") else None
+        except ValueError as error:
+            raise CommandError(f"not a date: {error}") from None
+        try:
+            batch = direct_debit_create(
+                organisation=organisation,
+                collection_on=collection_on,
+                today=today or timezone.localdate(),
+                scheme=options["scheme"],
+                version=options["version"],
+                actor="cli",
+            )
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        if options.get("output"):
+            Path(options["output"]).write_text(batch.xml, encoding="utf-8")
+            self.stderr.write(
+                f"{options['output']}: {batch.count} collection(s), EUR {batch.total}, "
+                f"on {batch.collection_on}"
+            )
+        else:
+            self.stdout.write(batch.xml)
 
     def _csv_mapping(self, value: str | None, organisation: str | None) -> CsvMapping | None:
         if not value:
