@@ -369,6 +369,14 @@ class CreditAssessment(models.Model):
     deposit_percent = models.DecimalField(_("deposit (%)"), max_digits=7, decimal_places=4)
     deposit_amount = MoneyField(_("deposit"))
     prepayment_required = models.BooleanField(_("prepayment required"), default=False)
+    deposit_invoice = models.ForeignKey(
+        "invoices.Invoice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deposit invoice"),
+    )
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     problems = models.JSONField(_("problems with the customer's details"), default=list, blank=True)
     checked_by = models.ForeignKey(

@@ -35,7 +35,7 @@ from betaald.dunning.services import hold_add, hold_release
 from betaald.identifiers import normalise_btw_id, normalise_kvk
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from betaald.invoices.selectors import with_balance
-from betaald.invoices.services import LineInput, credit_note_create
+from betaald.invoices.services import LineInput, credit_note_create, invoice_create_draft
 from betaald.letters.models import MessageKind
 from betaald.letters.services import message_queue
 from betaald.organisations.models import Organisation
@@ -995,6 +995,53 @@ def credit_check_run(
             today=today,
         )
     return record
+
+
+@transaction.atomic
+def deposit_invoice_create(
+    *, assessment: CreditAssessment, actor: Any, vat_rate: str = "21"
+) -> Invoice:
+    """A draft invoice for the deposit (aanbetaling) or prepayment (vooruitbetaling) a credit
+    check asked for, to be issued and paid before the work starts. Asking twice returns the
+    same draft."""
+    assessment = (
+        CreditAssessment.objects.select_for_update()
+        .select_related("customer", "customer__organisation", "deposit_invoice")
+        .get(pk=assessment.pk)
+    )
+    if assessment.deposit_invoice is not None:
+        return assessment.deposit_invoice
+    if assessment.deposit_amount <= 0:
+        raise ValidationError({"deposit_amount": _("this check asks for no deposit")})
+    customer = assessment.customer
+    percent = format(assessment.deposit_percent.normalize(), "f")
+    invoice = invoice_create_draft(
+        organisation=customer.organisation,
+        customer=customer,
+        actor=actor,
+        lines=[
+            LineInput(
+                _("Deposit of %(percent)s%% on an order of %(order)s")
+                % {"percent": percent, "order": assessment.order_amount},
+                Decimal("1"),
+                assessment.deposit_amount,
+                vat_rate,
+            )
+        ],
+        notes=_("Prepayment: to be paid before the work starts."),
+    )
+    assessment.deposit_invoice = invoice
+    assessment.save(update_fields=["deposit_invoice"])
+    event_record(
+        name="plans.credit.deposit_invoiced",
+        organisation=customer.organisation,
+        actor=actor,
+        customer=customer,
+        invoice=invoice,
+        subject=assessment,
+        after={"amount": str(assessment.deposit_amount), "percent": percent},
+    )
+    return invoice
 
 
 TERM_FIELDS = {

@@ -476,6 +476,13 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
                         actor=request.user,
                         today=today,
                     )
+            elif what == "deposit":
+                assessment = get_object_or_404(
+                    CreditAssessment, pk=request.POST.get("assessment") or 0, customer=person
+                )
+                invoice = services.deposit_invoice_create(assessment=assessment, actor=request.user)
+                messages.success(request, _("Deposit invoice drafted; issue it to send it."))
+                return redirect("web:invoice_detail", pk=invoice.pk)
             elif what == "terms":
                 terms_form = ContractTermsForm(request.POST, instance=terms)
                 if terms_form.is_valid():

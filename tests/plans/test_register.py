@@ -281,3 +281,27 @@ def test_the_flags_for_a_new_invoice_show_prepayment_disputes_and_the_limit(busi
     ]
     customer_set_status(customer=business, status=CustomerStatus.BLOCKED, actor=owner, reason="x")
     assert customer_flags(business)[0] == "Blocked for new work."
+
+
+def test_a_deposit_invoice_is_drafted_once_for_a_check_that_asks_one(business, owner):
+    from betaald.invoices.models import InvoiceStatus
+    from betaald.plans.services import deposit_invoice_create
+
+    check = credit_check_run(
+        customer=business, order_amount="2000.00", actor=owner, today=date(2026, 1, 10)
+    )
+    assert check.risk_class == "high"  # unknown age, no limit, no history
+    invoice = deposit_invoice_create(assessment=check, actor=owner)
+    assert invoice.status == InvoiceStatus.DRAFT
+    assert invoice.total_excl_vat == D("600.00")  # 30% deposit
+    assert "Deposit of 30% on an order of 2000.00" in invoice.lines.get().description
+    assert deposit_invoice_create(assessment=check, actor=owner) == invoice
+    credit_limit_set(customer=business, credit_limit="100000.00", actor=owner)
+    contract_terms_save(customer=business, actor=owner, founded_on=date(2000, 1, 1))
+    business.refresh_from_db()
+    low = credit_check_run(
+        customer=business, order_amount="100.00", actor=owner, today=date(2026, 1, 10)
+    )
+    assert low.deposit_amount == D("0.00")
+    with pytest.raises(ValidationError):
+        deposit_invoice_create(assessment=low, actor=owner)

@@ -297,3 +297,13 @@ def test_the_pages_speak_dutch(client_owner, settings):
     body = client_owner.get(reverse("plans:index")).content.decode()
     assert "Betalingsregelingen" in body
     assert "<h1>Regelingen & geschillen</h1>" in body
+
+
+def test_a_deposit_invoice_from_the_credit_page(client_owner, business):
+    url = reverse("plans:credit", args=[business.pk])
+    client_owner.post(url, {"form": "check", "order_amount": "1000.00"})
+    check = CreditAssessment.objects.get()
+    response = client_owner.post(url, {"form": "deposit", "assessment": str(check.pk)})
+    check.refresh_from_db()
+    assert response["Location"] == reverse("web:invoice_detail", args=[check.deposit_invoice_id])
+    assert ">Deposit invoice</button>" not in client_owner.get(url).content.decode()
