@@ -22,6 +22,7 @@ not render fails that one message, never the batch.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -227,6 +228,12 @@ def email_build(message: Message, rendered: Rendered, pdf: bytes | None) -> Emai
     return email
 
 
+def _close_quietly(connection: Any) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.close()
+    connection.connection = None
+
+
 def _text(answer: bytes | str) -> str:
     return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer
 
@@ -235,14 +242,17 @@ def smtp_send(email: EmailMultiAlternatives, connection: Any = None) -> str:
     """Send through Django's configured backend; with SMTP, return the server's final answer.
 
     The SMTP dialogue is spoken here (MAIL, RCPT, DATA) because Django's backend does not return
-    the server's answer, which is the evidence of delivery ("250 OK queued as …")."""
+    the server's answer, which is the evidence of delivery ("250 OK queued as …").
+
+    A `connection` passed in stays open for the next message (the caller closes it); without
+    one, a connection is opened and closed for this message."""
+    own = connection is None
     connection = connection or get_connection()
     if not isinstance(connection, SmtpBackend):
         connection.send_messages([email])
         return f"accepted by {type(connection).__module__}"
-    opened = connection.connection is None
     try:
-        if opened:
+        if connection.connection is None:
             connection.open()
         server = connection.connection
         if server is None:
@@ -279,14 +289,11 @@ def smtp_send(email: EmailMultiAlternatives, connection: Any = None) -> str:
             raise PermanentFailure(text) from None
         raise TemporaryFailure(text) from None
     except (smtplib.SMTPException, OSError) as error:
-        connection.connection = None
+        _close_quietly(connection)
         raise TemporaryFailure(f"SMTP: {error}") from None
     finally:
-        if opened:
-            try:
-                connection.close()
-            except (smtplib.SMTPException, OSError):
-                connection.connection = None
+        if own:
+            _close_quietly(connection)
 
 
 def message_send(

@@ -154,6 +154,7 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.peers: list[Any] = []
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
 
@@ -167,6 +168,7 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self.received:
+            self.peers.append(session.peer)
             self.envelopes.append(envelope)
             number = len(self.envelopes)
             self.received.notify_all()

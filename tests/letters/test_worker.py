@@ -153,6 +153,13 @@ def test_a_template_failing_for_one_customer_fails_that_message_not_the_batch(
     assert len(smtp_server.envelopes) == 2
 
 
+def test_a_dispatched_chunk_shares_one_smtp_connection(smtp_server, media, organisation):
+    ids = queue_many(organisation, 4)
+    assert messages_dispatch.call(ids) == {"sent": 4}
+    assert len(smtp_server.envelopes) == 4
+    assert len(set(smtp_server.peers)) == 1
+
+
 class FakeMessageBird(BaseHTTPRequestHandler):
     """Speaks MessageBird's POST /messages: 201 with an id, 401 on a bad key, 422 on a bad
     number."""
