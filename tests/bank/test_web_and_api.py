@@ -203,3 +203,15 @@ def test_api_refuses_hostile_files_as_problem_json(browser):
 
 def test_api_needs_a_login(client):
     assert client.get("/api/v1/bank/review").status_code == 401
+
+
+def test_an_htmx_upload_returns_only_the_result_fragment(browser):
+    response = browser.post(
+        reverse("bank:upload"),
+        {"file": SimpleUploadedFile("s.940", ING.read_bytes()), "dry_run": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="import-result"' in body
+    assert "<html" not in body
