@@ -538,34 +538,14 @@ def _book_candidate(
     tx.customer_id = customer_id
 
 
-def transactions_match(
-    *,
+def _match_incoming(
     organisation: Organisation,
-    transaction_ids: Sequence[int] | None = None,
-    actor: Any = None,
-    threshold: int = matching.AUTO_BOOK_THRESHOLD,
-) -> dict[str, int]:
-    """Match unmatched incoming EUR transactions: book the unambiguous ones above `threshold`
-    through the payments service, put the rest in the review queue, handle returns.
-
-    Each transaction is booked in its own database transaction, so one failure never undoes
-    the others. Returns counts per outcome.
-    """
-    queryset = BankTransaction.objects.filter(
-        organisation=organisation, status=TransactionStatus.UNMATCHED
-    ).order_by("booking_date", "pk")
-    if transaction_ids is not None:
-        queryset = queryset.filter(pk__in=list(transaction_ids))
-    pending = list(queryset)
-    counts: Counter[str] = Counter()
-    if not pending:
-        return {}
-    returns = [tx for tx in pending if tx.is_return]
-    for tx in returns:
-        counts[return_process(transaction_id=tx.pk, actor=actor)] += 1
-    incoming = [tx for tx in pending if not tx.is_return and tx.is_credit]
-    if not incoming:
-        return dict(counts)
+    incoming: Sequence[BankTransaction],
+    counts: Counter[str],
+    *,
+    actor: Any,
+    threshold: int,
+) -> None:
     lines = [line_for(tx) for tx in incoming]
     matcher = Matcher(organisation, lines)
     for tx, line in zip(incoming, lines, strict=True):
@@ -600,6 +580,37 @@ def transactions_match(
                     "candidates": locked.candidates[:5],
                 },
             )
+
+
+def transactions_match(
+    *,
+    organisation: Organisation,
+    transaction_ids: Sequence[int] | None = None,
+    actor: Any = None,
+    threshold: int = matching.AUTO_BOOK_THRESHOLD,
+) -> dict[str, int]:
+    """Match unmatched incoming EUR transactions: book the unambiguous ones above `threshold`
+    through the payments service, put the rest in the review queue, handle returns.
+
+    Each transaction is booked in its own database transaction, so one failure never undoes
+    the others. Returns counts per outcome.
+    """
+    queryset = BankTransaction.objects.filter(
+        organisation=organisation, status=TransactionStatus.UNMATCHED
+    ).order_by("booking_date", "pk")
+    if transaction_ids is not None:
+        queryset = queryset.filter(pk__in=list(transaction_ids))
+    pending = list(queryset)
+    counts: Counter[str] = Counter()
+    if not pending:
+        return {}
+    incoming = [tx for tx in pending if not tx.is_return and tx.is_credit]
+    if incoming:
+        _match_incoming(organisation, incoming, counts, actor=actor, threshold=threshold)
+    # Returns after the payments: a collection and its return in one file find each other.
+    for tx in pending:
+        if tx.is_return:
+            counts[return_process(transaction_id=tx.pk, actor=actor)] += 1
     return dict(counts)
 
 

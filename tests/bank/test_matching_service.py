@@ -312,3 +312,25 @@ def test_non_eur_lines_are_never_matched(organisation):
     assert match(organisation) == {}
     assert BankTransaction.objects.get().status == TransactionStatus.FOREIGN_CURRENCY
     assert Payment.objects.count() == 0
+
+
+def test_a_payment_and_its_return_in_one_statement_find_each_other(organisation):
+    customer = CustomerFactory(organisation=organisation)
+    invoice = issued_invoice(customer, amount="100.00")
+    receive(
+        organisation,
+        {
+            "amount": "121.00",
+            "is_credit": False,
+            "is_return": True,
+            "return_reason": "AC04",
+            "end_to_end_id": "E2E-9",
+        },
+        {
+            "amount": "121.00",
+            "structured_reference": invoice.payment_reference,
+            "end_to_end_id": "E2E-9",
+        },
+    )
+    assert match(organisation) == {"matched": 1, "return_reversed": 1}
+    assert invoice_open_amount(invoice) == Decimal("121.00")
