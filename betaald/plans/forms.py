@@ -14,6 +14,7 @@ from betaald.plans.models import (
     Frequency,
     OnBreak,
     PromiseSource,
+    RelationshipSettings,
 )
 from betaald.web.templatetags.betaald import euro
 
@@ -162,3 +163,24 @@ class ContractTermsForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class DecisionForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False)
+
+
+class RelationshipSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = RelationshipSettings
+        fields = [
+            "suggest_longer_term",
+            "longer_term_days",
+            "suggest_early_discount",
+            "early_discount_percent",
+            "early_discount_days",
+            "suggest_prepayment",
+            "suggest_direct_debit_only",
+            "suggest_offer_direct_debit",
+            "loyal_customer_days",
+            "suggest_lift_prepayment",
+            "deposit_low",
+            "deposit_medium",
+            "deposit_high",
+            "deposit_very_high",
+        ]

@@ -450,3 +450,63 @@ class TermSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.get_action_display()}"
+
+
+class RelationshipSettings(models.Model):
+    """An organisation's choices for adaptive terms and deposits (docs/algorithms/scoring.md):
+    which rules suggest what, and the deposit (aanbetaling) percentage per risk class, where
+    100 % means prepayment (vooruitbetaling). Without a row the defaults apply."""
+
+    organisation = models.OneToOneField(
+        "organisations.Organisation",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="relationship_settings",
+    )
+    suggest_longer_term = models.BooleanField(_("A: suggest a longer payment term"), default=True)
+    longer_term_days = models.PositiveSmallIntegerField(_("longer term (days)"), default=45)
+    suggest_early_discount = models.BooleanField(
+        _("A: suggest a discount for early payment"), default=True
+    )
+    early_discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=7, decimal_places=4, default=Decimal("2")
+    )
+    early_discount_days = models.PositiveSmallIntegerField(
+        _("discount if paid within (days)"), default=10
+    )
+    suggest_prepayment = models.BooleanField(_("D/E: suggest prepayment"), default=True)
+    suggest_direct_debit_only = models.BooleanField(
+        _("D/E: suggest direct debit only"), default=True
+    )
+    suggest_offer_direct_debit = models.BooleanField(
+        _("A/B and long-standing: suggest offering direct debit"), default=True
+    )
+    loyal_customer_days = models.PositiveSmallIntegerField(
+        _("long-standing after (days)"), default=730
+    )
+    suggest_lift_prepayment = models.BooleanField(
+        _("A/B: suggest lifting prepayment"), default=True
+    )
+    deposit_low = models.DecimalField(
+        _("deposit for low risk (%)"), max_digits=7, decimal_places=4, default=Decimal("0")
+    )
+    deposit_medium = models.DecimalField(
+        _("deposit for medium risk (%)"), max_digits=7, decimal_places=4, default=Decimal("0")
+    )
+    deposit_high = models.DecimalField(
+        _("deposit for high risk (%)"), max_digits=7, decimal_places=4, default=Decimal("30")
+    )
+    deposit_very_high = models.DecimalField(
+        _("deposit for very high risk (%)"),
+        max_digits=7,
+        decimal_places=4,
+        default=Decimal("100"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("relationship settings")
+        verbose_name_plural = _("relationship settings")
+
+    def __str__(self) -> str:
+        return str(self.organisation_id)

@@ -32,6 +32,7 @@ from betaald.plans.models import (
     PlanStatus,
     Promise,
     PromiseStatus,
+    RelationshipSettings,
     SuggestionStatus,
     TermSuggestion,
 )
@@ -455,3 +456,72 @@ def customer_flags(customer: Customer, order_amount: Decimal | None = None) -> l
                 % {"exposure": check.exposure, "limit": check.credit_limit}
             )
     return flags
+
+
+# ------------------------------------------------------------------ an organisation's rules
+
+
+def relationship_settings_for(organisation: Organisation) -> RelationshipSettings:
+    """The organisation's settings, or the defaults (unsaved) when it has none."""
+    found = RelationshipSettings.objects.filter(organisation=organisation).first()
+    return found or RelationshipSettings(organisation=organisation)
+
+
+def term_rules_for(organisation: Organisation) -> tuple[scoring.TermRule, ...]:
+    """The term rules the organisation switched on, with its numbers."""
+    chosen = relationship_settings_for(organisation)
+    action = scoring.TermAction
+    rules: list[scoring.TermRule] = []
+    if chosen.suggest_longer_term:
+        rules.append(
+            scoring.TermRule(
+                "a_longer_term",
+                frozenset({"A"}),
+                action.LONGER_TERM,
+                payment_term_days=chosen.longer_term_days,
+            )
+        )
+    if chosen.suggest_early_discount:
+        rules.append(
+            scoring.TermRule(
+                "a_early_discount",
+                frozenset({"A"}),
+                action.EARLY_PAYMENT_DISCOUNT,
+                discount_percent=Decimal(chosen.early_discount_percent),
+                discount_days=chosen.early_discount_days,
+            )
+        )
+    if chosen.suggest_prepayment:
+        rules.append(scoring.TermRule("de_prepayment", frozenset({"D", "E"}), action.PREPAYMENT))
+    if chosen.suggest_direct_debit_only:
+        rules.append(
+            scoring.TermRule(
+                "de_direct_debit_only", frozenset({"D", "E"}), action.DIRECT_DEBIT_ONLY
+            )
+        )
+    if chosen.suggest_offer_direct_debit:
+        rules.append(
+            scoring.TermRule(
+                "loyal_offer_direct_debit",
+                frozenset({"A", "B"}),
+                action.OFFER_DIRECT_DEBIT,
+                min_customer_days=chosen.loyal_customer_days,
+            )
+        )
+    if chosen.suggest_lift_prepayment:
+        rules.append(
+            scoring.TermRule(
+                "recovered_lift_prepayment", frozenset({"A", "B"}), action.LIFT_PREPAYMENT
+            )
+        )
+    return tuple(rules)
+
+
+def deposit_policy_for(organisation: Organisation) -> scoring.DepositPolicy:
+    chosen = relationship_settings_for(organisation)
+    return scoring.DepositPolicy(
+        low=Decimal(chosen.deposit_low),
+        medium=Decimal(chosen.deposit_medium),
+        high=Decimal(chosen.deposit_high),
+        very_high=Decimal(chosen.deposit_very_high),
+    )

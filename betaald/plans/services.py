@@ -54,6 +54,7 @@ from betaald.plans.models import (
     Promise,
     PromiseSource,
     PromiseStatus,
+    RelationshipSettings,
     SuggestionAction,
     SuggestionStatus,
     TermSuggestion,
@@ -947,7 +948,7 @@ def credit_check_run(
                 is_blocked=customer.status == CustomerStatus.BLOCKED,
             ),
             today,
-            deposits,
+            deposits or selectors.deposit_policy_for(customer.organisation),
         )
     record = CreditAssessment(
         organisation_id=customer.organisation_id,
@@ -1042,6 +1043,63 @@ def deposit_invoice_create(
         after={"amount": str(assessment.deposit_amount), "percent": percent},
     )
     return invoice
+
+
+SETTINGS_PERCENTS = (
+    "early_discount_percent",
+    "deposit_low",
+    "deposit_medium",
+    "deposit_high",
+    "deposit_very_high",
+)
+
+
+@transaction.atomic
+def relationship_settings_save(
+    *, organisation: Organisation, actor: Any, **fields: Any
+) -> RelationshipSettings:
+    """Save which term rules suggest what and the deposit per risk class."""
+    chosen = selectors.relationship_settings_for(organisation)
+    before = None if chosen._state.adding else _settings_snapshot(chosen)
+    for name, value in fields.items():
+        if not hasattr(chosen, name) or name in ("organisation", "updated_at"):
+            raise ValidationError({"__all__": _("unknown fields: %(f)s") % {"f": name}})
+        setattr(chosen, name, value)
+    for name in SETTINGS_PERCENTS:
+        value = getattr(chosen, name)
+        if not 0 <= value <= 100:
+            raise ValidationError({name: _("a percentage is 0 to 100")})
+    if not 0 < chosen.longer_term_days <= scoring.MAX_TERM_DAYS:
+        raise ValidationError(
+            {
+                "longer_term_days": _(
+                    "1 to 60 days: a longer term between businesses must be expressly agreed "
+                    "(art. 6:119a lid 5 BW)"
+                )
+            }
+        )
+    if chosen.early_discount_percent <= 0 or chosen.early_discount_percent >= 100:
+        raise ValidationError({"early_discount_percent": _("a discount is more than 0%")})
+    chosen.full_clean()
+    chosen.save()
+    event_record(
+        name="plans.settings.saved",
+        organisation=organisation,
+        actor=actor,
+        subject=chosen,
+        before=before,
+        after=_settings_snapshot(chosen),
+    )
+    return chosen
+
+
+def _settings_snapshot(chosen: RelationshipSettings) -> dict[str, Any]:
+    return {
+        f.name: (str(v) if isinstance(v, Decimal) else v)
+        for f in RelationshipSettings._meta.concrete_fields
+        if f.name not in ("organisation", "updated_at")
+        for v in [getattr(chosen, f.name)]
+    }
 
 
 TERM_FIELDS = {
@@ -1156,11 +1214,13 @@ def suggestions_refresh(
     *,
     organisation: Organisation,
     today: date,
-    rules: Sequence[scoring.TermRule] = scoring.DEFAULT_RULES,
+    rules: Sequence[scoring.TermRule] | None = None,
 ) -> int:
     """Score every customer with a history and store what the rules suggest (one pending
     suggestion per customer and rule); pending ones that no longer apply become obsolete.
     Returns how many new suggestions were made."""
+    if rules is None:
+        rules = selectors.term_rules_for(organisation)
     found = selectors.histories(organisation)
     customers = Customer.objects.filter(
         organisation=organisation, pk__in=list(found)
@@ -1172,7 +1232,9 @@ def suggestions_refresh(
             organisation=organisation, status=SuggestionStatus.PENDING
         )
     }
-    rule_codes = {rule.code for rule in rules}
+    # Pending suggestions of any term rule (switched off ones too) that no longer apply
+    # become obsolete; those of a credit check stay until decided.
+    rule_codes = {rule.code for rule in rules} | {rule.code for rule in scoring.DEFAULT_RULES}
     wanted: set[tuple[int, str]] = set()
     created = 0
     for customer in customers.order_by("pk"):

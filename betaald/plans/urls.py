@@ -21,4 +21,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="suggestion_decide",
     ),
     path("customers/<int:pk>/", views.customer, name="credit"),
+    path("settings/", views.settings, name="settings"),
 ]

@@ -35,6 +35,7 @@ from betaald.plans.forms import (
     DisputeForm,
     PlanForm,
     PromiseForm,
+    RelationshipSettingsForm,
     ResolveForm,
 )
 from betaald.plans.models import (
@@ -514,3 +515,25 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
             "disputes": Dispute.objects.filter(customer=person).select_related("invoice")[:10],
         },
     )
+
+
+def settings(request: HttpRequest) -> HttpResponse:
+    """Which term rules suggest what, and the deposit per risk class."""
+    organisation = _organisation(request)
+    current = selectors.relationship_settings_for(organisation)
+    form = RelationshipSettingsForm(instance=current)
+    if request.method == "POST":
+        _writer(request)
+        form = RelationshipSettingsForm(request.POST, instance=current)
+        if form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in form.fields}
+            try:
+                services.relationship_settings_save(
+                    organisation=organisation, actor=request.user, **fields
+                )
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("plans:settings")
+    return render(request, "plans/settings.html", {"form": form})

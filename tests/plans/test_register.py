@@ -305,3 +305,36 @@ def test_a_deposit_invoice_is_drafted_once_for_a_check_that_asks_one(business, o
     assert low.deposit_amount == D("0.00")
     with pytest.raises(ValidationError):
         deposit_invoice_create(assessment=low, actor=owner)
+
+
+def test_an_organisation_chooses_its_rules_and_deposits(business, owner):
+    from betaald.plans.services import relationship_settings_save
+
+    organisation = business.organisation
+    with pytest.raises(ValidationError) as error:
+        relationship_settings_save(organisation=organisation, actor=owner, longer_term_days=90)
+    assert "longer_term_days" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        relationship_settings_save(organisation=organisation, actor=owner, deposit_high=D("120"))
+    assert "deposit_high" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        relationship_settings_save(organisation=organisation, actor=owner, colour="blue")
+    relationship_settings_save(
+        organisation=organisation,
+        actor=owner,
+        suggest_prepayment=False,
+        deposit_high=D("50"),
+    )
+    assert Event.objects.filter(name="plans.settings.saved").count() == 1
+    monthly_invoices(business, date(2025, 1, 1), 12, days_late=45)
+    suggestions_refresh(organisation=organisation, today=date(2026, 1, 31))
+    assert list(TermSuggestion.objects.values_list("action", flat=True)) == [
+        SuggestionAction.DIRECT_DEBIT_ONLY
+    ]
+    relationship_settings_save(organisation=organisation, actor=owner, longer_term_days=30)
+    assert Event.objects.get(name="plans.settings.saved", before__isnull=False)
+    other = CustomerFactory(organisation=organisation)
+    check = credit_check_run(
+        customer=other, order_amount="1000.00", actor=owner, today=date(2026, 1, 10)
+    )
+    assert (check.risk_class, check.deposit_amount) == ("high", D("500.00"))

@@ -307,3 +307,26 @@ def test_a_deposit_invoice_from_the_credit_page(client_owner, business):
     check.refresh_from_db()
     assert response["Location"] == reverse("web:invoice_detail", args=[check.deposit_invoice_id])
     assert ">Deposit invoice</button>" not in client_owner.get(url).content.decode()
+
+
+def test_the_rules_and_deposits_page_saves_the_settings(client_owner, organisation):
+    from betaald.plans.selectors import deposit_policy_for
+
+    url = reverse("plans:settings")
+    assert client_owner.get(url).status_code == 200
+    data = {
+        "suggest_longer_term": "on",
+        "longer_term_days": "90",
+        "early_discount_percent": "2",
+        "early_discount_days": "10",
+        "loyal_customer_days": "730",
+        "deposit_low": "0",
+        "deposit_medium": "10",
+        "deposit_high": "40",
+        "deposit_very_high": "100",
+    }
+    response = client_owner.post(url, data)
+    assert "1 to 60 days" in response.content.decode()
+    response = client_owner.post(url, {**data, "longer_term_days": "45"})
+    assert response.status_code == 302
+    assert deposit_policy_for(organisation).medium == Decimal("10")
