@@ -1,25 +1,21 @@
-"""Demo set-up of the parts beyond the ledger (dunning policies, bank account), when present."""
+"""Demo set-up beyond the ledger: dunning policies, the bank account, and today's dunning run,
+so that a new user sees reminders, letters, call tasks and the approval queue at once."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from datetime import date
 
+from betaald.bank.services import bank_account_add
+from betaald.dunning.models import DunningRun
+from betaald.dunning.services import dunning_policies_install_defaults, dunning_run
 from betaald.organisations.models import Organisation
 
 
-def install_demo_extensions(organisation: Organisation) -> list[str]:
-    """Install what the other apps offer for a new organisation; return what was installed."""
-    installed = []
-    hooks = [
-        ("betaald.dunning.services", "dunning_policies_install_defaults"),
-        ("betaald.letters.services", "templates_install_defaults"),
-        ("betaald.bank.services", "bank_account_install_defaults"),
-    ]
-    for module_name, function_name in hooks:
-        try:
-            function = getattr(import_module(module_name), function_name)
-        except (ImportError, AttributeError):
-            continue
-        function(organisation=organisation)
-        installed.append(function_name)
-    return installed
+def install_demo_extensions(organisation: Organisation, *, today: date) -> DunningRun:
+    """Idempotent: policies and the account are installed once; a second run of the same day
+    adds nothing (the dunning run's unique keys)."""
+    dunning_policies_install_defaults(organisation=organisation, actor="demo")
+    bank_account_add(
+        organisation=organisation, iban=organisation.iban, name="Zakelijke rekening", actor="demo"
+    )
+    return dunning_run(today=today, organisation=organisation, actor="demo")

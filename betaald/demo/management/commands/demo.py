@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from betaald.demo.extensions import install_demo_extensions
 from betaald.demo.seeding import demo_organisation, demo_users
@@ -34,7 +35,10 @@ class Command(BaseCommand):
                 invoices=options["invoices"],
                 stdout=self.stdout,
             )
-        install_demo_extensions(organisation)
+        run = install_demo_extensions(organisation, today=timezone.localdate())
+        self.stdout.write(
+            f"Dunning run for {run.run_on}: {run.executed} steps, {run.messages} messages queued."
+        )
         host = options["addrport"]
         self.stdout.write(self.style.SUCCESS(f"\nbetaald demo: http://{host}/"))
         for username, password in logins:
