@@ -7,10 +7,13 @@ restarted worker, or two workers, send each message exactly once (see `delivery`
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.mail import get_connection
 from django_tasks import task
+
+logger = logging.getLogger(__name__)
 
 
 @task(queue_name="default")
@@ -30,7 +33,11 @@ def messages_dispatch(message_ids: list[int]) -> dict[str, int]:
     connection: Any = get_connection()
     try:
         for message_id in message_ids:
-            outcome = message_deliver_now(message_id, email_connection=connection)
+            try:
+                outcome = message_deliver_now(message_id, email_connection=connection)
+            except Exception:  # the message stays claimed; `messages_recover` deals with it
+                logger.exception("letters: message %s could not be delivered", message_id)
+                outcome = "error"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     finally:
         connection.close()
