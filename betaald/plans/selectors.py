@@ -58,21 +58,32 @@ def contract_terms_for_customers(customer_ids: Iterable[int]) -> dict[int, Contr
 
 
 def plan_payments(plan: PaymentPlan) -> list[plan_core.PlanPayment]:
-    """Money from payments allocated to the plan's invoices since the plan became active
-    (reversals count negative; credit notes do not pay instalments)."""
+    """What went towards the plan since it became active, per day: payments and credit notes
+    allocated to its invoices (reversals count negative), plus the part of the customer's
+    payments that no invoice absorbed (the interest and costs a plan includes are not on an
+    invoice, so the money for them stays unapplied)."""
     if plan.activated_on is None:
         return []
-    rows = (
+    per_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    allocated = (
         Allocation.objects.filter(
-            invoice__in=plan.invoices.all(),
-            payment__isnull=False,
-            allocated_on__gte=plan.activated_on,
+            invoice__in=plan.invoices.all(), allocated_on__gte=plan.activated_on
         )
         .values("allocated_on")
         .annotate(total=Sum("amount"))
-        .order_by("allocated_on")
     )
-    return [plan_core.PlanPayment(row["allocated_on"], _cents(row["total"])) for row in rows]
+    for row in allocated:
+        per_day[row["allocated_on"]] += _cents(row["total"])
+    payments = (
+        Payment.objects.filter(customer_id=plan.customer_id, received_on__gte=plan.activated_on)
+        .annotate(applied=Sum("allocations__amount"))
+        .values_list("received_on", "amount", "applied")
+    )
+    for received_on, amount, applied in payments:
+        unapplied = _cents(amount) - _cents(applied)
+        if unapplied:
+            per_day[received_on] += unapplied
+    return [plan_core.PlanPayment(day, amount) for day, amount in sorted(per_day.items())]
 
 
 def promise_paid(promise: Promise, until: date) -> Decimal:

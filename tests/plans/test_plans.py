@@ -242,3 +242,32 @@ def test_a_consumer_owes_no_interest_in_a_plan_before_verzuim(organisation):
     invoice = invoice_for(consumer)
     charges = charges_to_date(consumer, [invoice], DUE + timedelta(days=10))
     assert (charges.interest, charges.costs) == (D("0.00"), D("0.00"))
+
+
+def test_a_plan_including_interest_and_costs_completes_when_the_total_is_paid(business, owner):
+    """The included interest and costs are on no invoice: the money for them stays unapplied
+    with the customer and still counts towards the plan."""
+    invoice = invoice_for(business)
+    plan = make_plan(business, [invoice], owner, interest=D("10.00"), costs=D("40.00"), count=2)
+    assert plan.total == D("1260.00")
+    walk(
+        START,
+        date(2026, 3, 10),
+        payments={
+            date(2026, 2, 1): [(business, "630.00")],
+            date(2026, 3, 1): [(business, "630.00")],
+        },
+    )
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
+
+
+def test_a_credit_note_counts_towards_the_plan(business, owner):
+    from betaald.invoices.services import credit_note_create
+
+    invoice = invoice_for(business)
+    plan = make_plan(business, [invoice], owner, count=2)
+    credit_note_create(invoice=invoice, actor=owner, issued_on=START, reason="Niet geleverd")
+    plans_evaluate(today=START)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
