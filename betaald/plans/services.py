@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -317,6 +317,28 @@ def plan_cancel(*, plan: PaymentPlan, actor: Any, today: date, reason: str) -> P
     return plan
 
 
+@transaction.atomic
+def plan_resume_dunning(*, plan: PaymentPlan, actor: Any, today: date, reason: str) -> PaymentPlan:
+    """For a broken plan kept on review: the credit controller lets dunning resume."""
+    plan = PaymentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != PlanStatus.BROKEN:
+        raise ValidationError({"status": _("only a broken plan is on review")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("say why dunning resumes")})
+    holds = list(plan.holds.filter(released_at__isnull=True))
+    _release_holds(holds, actor, reason, today)
+    event_record(
+        name="plans.plan.dunning_resumed",
+        organisation=plan.organisation,
+        actor=actor,
+        customer=plan.customer,
+        subject=plan,
+        after={"released_holds": len(holds)},
+        message=reason,
+    )
+    return plan
+
+
 def _schedule_of(plan: PaymentPlan) -> list[plan_core.Instalment]:
     return [plan_core.Instalment(i.number, i.due_on, i.amount) for i in plan.instalments.all()]
 
@@ -599,6 +621,9 @@ def promise_evaluate(*, promise: Promise, today: date, report: EvaluationReport)
     if paid >= promise.amount:
         status, day, reason = PromiseStatus.KEPT, today, _("Promise to pay kept.")
         report.kept += 1
+    elif not _any_open(promise.invoices.all()):
+        # Settled otherwise (a credit note): neither kept nor broken, it does not count.
+        status, day, reason = PromiseStatus.CANCELLED, today, _("Invoices settled otherwise.")
     elif today > promise.promised_on:
         status = PromiseStatus.BROKEN
         day = promise.promised_on + timedelta(days=1)
@@ -619,6 +644,10 @@ def promise_evaluate(*, promise: Promise, today: date, report: EvaluationReport)
         before={"status": PromiseStatus.OPEN},
         after={"status": status, "paid": str(paid), "on": day.isoformat()},
     )
+
+
+def _any_open(invoices: Any) -> bool:
+    return with_balance(invoices).filter(Q(open_amount__gt=0)).exists()
 
 
 @transaction.atomic

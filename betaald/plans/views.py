@@ -260,6 +260,14 @@ def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 reason=request.POST.get("note", ""),
             )
             messages.success(request, _("The plan is cancelled; dunning resumes."))
+        elif action == "resume":
+            services.plan_resume_dunning(
+                plan=plan,
+                actor=request.user,
+                today=_today(),
+                reason=request.POST.get("note", ""),
+            )
+            messages.success(request, _("Dunning of the plan's invoices resumes."))
         else:
             raise Http404
     except ValidationError as error:

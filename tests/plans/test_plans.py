@@ -271,3 +271,19 @@ def test_a_credit_note_counts_towards_the_plan(business, owner):
     plans_evaluate(today=START)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.COMPLETED
+
+
+def test_a_broken_plan_on_review_resumes_dunning_when_the_controller_says_so(business, owner):
+    from betaald.plans.services import plan_resume_dunning
+
+    invoice = invoice_for(business)
+    plan = make_plan(business, [invoice], owner, on_break=OnBreak.REVIEW)
+    with pytest.raises(ValidationError):
+        plan_resume_dunning(plan=plan, actor=owner, today=START, reason="x")
+    walk(START, date(2026, 2, 10))
+    with pytest.raises(ValidationError):
+        plan_resume_dunning(plan=plan, actor=owner, today=date(2026, 2, 10), reason="")
+    plan_resume_dunning(plan=plan, actor=owner, today=date(2026, 2, 10), reason="Geen contact")
+    assert not Hold.objects.filter(invoice=invoice, released_at=None).exists()
+    walk(date(2026, 2, 11), date(2026, 2, 11))
+    assert steps_of(invoice)[-1][2] == date(2026, 2, 11)

@@ -257,3 +257,14 @@ def test_the_report_counts_disputes_by_reason_with_the_average_days_to_resolve(b
     assert (rows["already_paid"].total, rows["already_paid"].open) == (1, 1)
     assert rows["already_paid"].average_days is None
     assert rows["other"].total == 0
+
+
+def test_a_promise_on_an_invoice_credited_meanwhile_counts_neither_way(business, owner):
+    from betaald.invoices.services import credit_note_create
+
+    invoice = invoice_for(business)
+    made = promise(business, [invoice], owner)
+    credit_note_create(invoice=invoice, actor=owner, issued_on=DAY, reason="Fout gefactureerd")
+    walk(DAY, DAY + timedelta(days=10))
+    made.refresh_from_db()
+    assert made.status == PromiseStatus.CANCELLED

@@ -330,3 +330,31 @@ def test_the_rules_and_deposits_page_saves_the_settings(client_owner, organisati
     response = client_owner.post(url, {**data, "longer_term_days": "45"})
     assert response.status_code == 302
     assert deposit_policy_for(organisation).medium == Decimal("10")
+
+
+def test_resuming_dunning_of_a_broken_plan_from_its_page(client_owner, business, owner, today):
+    from betaald.dunning.models import Hold
+    from betaald.plans.services import plan_create, plans_evaluate
+
+    invoice = recent_invoice(business, today)
+    plan = plan_create(
+        organisation=business.organisation,
+        customer=business,
+        invoices=[invoice],
+        actor=owner,
+        today=today,
+        first_on=today,
+        count=2,
+        grace_days=0,
+        on_break="review",
+        activate=True,
+    )
+    plans_evaluate(today=today + timedelta(days=1))
+    assert (
+        "Resume dunning"
+        in client_owner.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
+    )
+    client_owner.post(reverse("plans:plan_action", args=[plan.pk, "resume"]), {"note": "Klaar"})
+    assert not Hold.objects.filter(invoice=invoice, released_at=None).exists()
+    response = client_owner.post(reverse("plans:plan_action", args=[plan.pk, "explode"]))
+    assert response.status_code == 404
