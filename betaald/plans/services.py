@@ -1036,11 +1036,11 @@ def deposit_invoice_create(
     same draft."""
     assessment = (
         CreditAssessment.objects.select_for_update()
-        .select_related("customer", "customer__organisation", "deposit_invoice")
+        .select_related("customer", "customer__organisation")
         .get(pk=assessment.pk)
     )
-    if assessment.deposit_invoice is not None:
-        return assessment.deposit_invoice
+    if assessment.deposit_invoice_id is not None:
+        return Invoice.objects.get(pk=assessment.deposit_invoice_id)
     if assessment.deposit_amount <= 0:
         raise ValidationError({"deposit_amount": _("this check asks for no deposit")})
     customer = assessment.customer
