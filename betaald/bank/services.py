@@ -614,6 +614,18 @@ def transactions_match(
     return dict(counts)
 
 
+def review_rematch(*, organisation: Organisation, actor: Any = None) -> dict[str, int]:
+    """Match the review queue again (after IBANs were learned or invoices issued): lines that
+    are now unambiguous are booked, the others stay in the queue with fresh candidates."""
+    ids = list(
+        BankTransaction.objects.filter(
+            organisation=organisation, status=TransactionStatus.REVIEW, is_return=False
+        ).values_list("pk", flat=True)
+    )
+    BankTransaction.objects.filter(pk__in=ids).update(status=TransactionStatus.UNMATCHED)
+    return transactions_match(organisation=organisation, transaction_ids=ids, actor=actor)
+
+
 def _review_transaction(organisation: Organisation, transaction_id: int) -> BankTransaction:
     tx = (
         BankTransaction.objects.select_for_update()

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/add/", views.account_add, name="account_add"),
     path("import/", views.upload, name="upload"),
     path("review/", views.review, name="review"),
+    path("review/match-again/", views.review_match_again, name="review_match_again"),
     path("review/<int:pk>/accept/<int:candidate>/", views.review_accept, name="review_accept"),
     path("review/<int:pk>/not-ours/", views.review_not_ours, name="review_not_ours"),
     path("review/<int:pk>/split/", views.review_split, name="review_split"),

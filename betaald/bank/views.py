@@ -33,6 +33,7 @@ from betaald.bank.services import (
     DuplicateFile,
     ReviewError,
     bank_account_add,
+    review_rematch,
     statement_file_import,
     transaction_accept,
     transaction_not_ours,
@@ -203,6 +204,15 @@ def review(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(queue, 25).get_page(request.GET.get("page"))
     return render(request, "bank/review.html", {"page": page, "query": query})
+
+
+@require_POST
+@writer_required
+def review_match_again(request: HttpRequest) -> HttpResponse:
+    outcome = review_rematch(organisation=organisation_of(request), actor=request.user)
+    booked = outcome.get("matched", 0)
+    messages.success(request, _("Matched again: %(n)s booked.") % {"n": booked})
+    return redirect("bank:review")
 
 
 def _transaction(request: HttpRequest, pk: int) -> BankTransaction:

@@ -215,3 +215,19 @@ def test_an_htmx_upload_returns_only_the_result_fragment(browser):
     body = response.content.decode()
     assert 'data-testid="import-result"' in body
     assert "<html" not in body
+
+
+def test_matching_the_queue_again_books_lines_that_became_unambiguous(member, browser):
+    from betaald.debtors.models import CustomerIban
+
+    customer = CustomerFactory(organisation=member.organisation)
+    upload(browser, ING.read_bytes())  # nothing of ours: J.Janssen's 32.00 goes to review
+    tx = BankTransaction.objects.get(amount=Decimal("32.00"))
+    assert tx.status == TransactionStatus.REVIEW
+    issued_invoice(customer, amount="32.00", vat_rate="0")  # open 32.00
+    CustomerIban.objects.create(customer=customer, iban=tx.counterparty_iban)
+    response = browser.post(reverse("bank:review_match_again"))
+    assert response.status_code == 302
+    tx.refresh_from_db()
+    assert tx.status == TransactionStatus.MATCHED
+    assert tx.customer == customer
