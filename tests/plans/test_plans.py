@@ -287,3 +287,20 @@ def test_a_broken_plan_on_review_resumes_dunning_when_the_controller_says_so(bus
     assert not Hold.objects.filter(invoice=invoice, released_at=None).exists()
     walk(date(2026, 2, 11), date(2026, 2, 11))
     assert steps_of(invoice)[-1][2] == date(2026, 2, 11)
+
+
+@pytest.mark.parametrize(
+    ("amounts", "options"),
+    [
+        (["1000.00"], {"count": 7}),
+        (["333.33", "0.01"], {"count": 12, "frequency": "weekly"}),
+        (["999.99", "1.01", "10.00"], {"amount": D("97.13")}),
+        (["0.10"], {"count": 1, "interest": D("0.01"), "costs": D("40.00")}),
+    ],
+)
+def test_the_stored_instalments_sum_to_the_plan_total(business, owner, amounts, options):
+    invoices = [invoice_for(business, amount=amount) for amount in amounts]
+    plan = make_plan(business, invoices, owner, **{"count": None, **options})
+    stored = sum(i.amount for i in plan.instalments.all())
+    assert stored == plan.total == plan.principal + plan.interest + plan.costs
+    assert plan.principal == sum(i.total for i in invoices)
