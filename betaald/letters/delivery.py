@@ -206,6 +206,16 @@ def address_problem(message: Message) -> str | None:
     return None
 
 
+def email_html(rendered: Rendered) -> str:
+    """The HTML part: the rendered body in a plain, mail-client-safe page."""
+    from django.template.loader import render_to_string
+
+    return render_to_string(
+        "letters/layout/email.html",
+        {**rendered.display, "subject": rendered.subject, "body": rendered.html},
+    )
+
+
 def email_build(message: Message, rendered: Rendered, pdf: bytes | None) -> EmailMultiAlternatives:
     sender = message.context.get("sender") or {}
     name = sender.get("trade_name") or sender.get("legal_name") or ""
@@ -222,7 +232,7 @@ def email_build(message: Message, rendered: Rendered, pdf: bytes | None) -> Emai
             "X-Betaald-Message": str(message.pk),
         },
     )
-    email.attach_alternative(str(rendered.html), "text/html")
+    email.attach_alternative(email_html(rendered), "text/html")
     if pdf is not None:
         email.attach(pdf_filename(message, rendered), pdf, "application/pdf")
     return email
