@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.index, name="index"),
     path("accounts/add/", views.account_add, name="account_add"),
     path("import/", views.upload, name="upload"),
+    path("mandates/", views.mandates, name="mandates"),
     path("review/", views.review, name="review"),
     path("review/match-again/", views.review_match_again, name="review_match_again"),
     path("review/<int:pk>/accept/<int:candidate>/", views.review_accept, name="review_accept"),

@@ -24,6 +24,9 @@ from django.views.decorators.http import require_POST
 from betaald.bank.models import (
     BankTransaction,
     CsvMapping,
+    DirectDebitBatch,
+    Mandate,
+    MandateScheme,
     Statement,
     TransactionStatus,
 )
@@ -301,5 +304,92 @@ def review_split(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "customers": customers.filter(pk__in=customer_ids) if customer_ids else [],
             "invoices": invoices,
+        },
+    )
+
+
+class MandateForm(forms.Form):
+    customer: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,
+        label=_("Customer"),
+    )
+    reference = forms.CharField(label=_("Mandate reference"), max_length=35)
+    signed_on = forms.DateField(
+        label=_("Date of signature"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    iban = forms.CharField(label=_("IBAN"), max_length=42)
+    bic = forms.CharField(label=_("BIC"), max_length=11, required=False)
+    scheme = forms.ChoiceField(label=_("Scheme"), choices=MandateScheme.choices)
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        from betaald.debtors.models import Customer
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["customer"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Customer.objects.filter(organisation=organisation)
+
+
+class CollectionForm(forms.Form):
+    collection_on = forms.DateField(
+        label=_("Collection date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scheme = forms.ChoiceField(label=_("Scheme"), choices=MandateScheme.choices)
+    version = forms.ChoiceField(
+        label=_("Format"), choices=[(v, v) for v in ("pain.008.001.02", "pain.008.001.08")]
+    )
+
+
+def mandates(request: HttpRequest) -> HttpResponse:
+    from django.utils import timezone
+
+    from betaald.bank.sepa import direct_debit_create, mandate_create
+
+    organisation = organisation_of(request)
+    mandate_form = MandateForm(organisation=organisation)
+    collection_form = CollectionForm()
+    if request.method == "POST":
+        membership = getattr(request, "membership", None)
+        if membership is None or not membership.can_write:
+            raise PermissionDenied(_("Your role may only read."))
+        if "reference" in request.POST:
+            mandate_form = MandateForm(request.POST, organisation=organisation)
+            if mandate_form.is_valid():
+                data = mandate_form.cleaned_data
+                try:
+                    mandate_create(organisation=organisation, actor=request.user, **data)
+                except DomainError as error:
+                    mandate_form.add_error(None, str(error))
+                else:
+                    messages.success(request, _("Mandate added."))
+                    return redirect("bank:mandates")
+        else:
+            collection_form = CollectionForm(request.POST)
+            if collection_form.is_valid():
+                data = collection_form.cleaned_data
+                try:
+                    batch = direct_debit_create(
+                        organisation=organisation,
+                        today=timezone.localdate(),
+                        actor=request.user,
+                        **data,
+                    )
+                except DomainError as error:
+                    collection_form.add_error(None, str(error))
+                else:
+                    response = HttpResponse(batch.xml, content_type="application/xml")
+                    name = f"{batch.version}-{batch.collection_on}.xml"
+                    response["Content-Disposition"] = f'attachment; filename="{name}"'
+                    return response
+    return render(
+        request,
+        "bank/mandates.html",
+        {
+            "mandates": Mandate.objects.filter(organisation=organisation).select_related(
+                "customer"
+            ),
+            "batches": DirectDebitBatch.objects.filter(organisation=organisation)[:10],
+            "mandate_form": mandate_form,
+            "collection_form": collection_form,
         },
     )

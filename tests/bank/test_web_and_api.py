@@ -231,3 +231,49 @@ def test_matching_the_queue_again_books_lines_that_became_unambiguous(member, br
     tx.refresh_from_db()
     assert tx.status == TransactionStatus.MATCHED
     assert tx.customer == customer
+
+
+def test_mandates_page_adds_a_mandate_and_downloads_a_collection(member, browser):
+    from betaald.bank.models import Mandate
+
+    organisation = member.organisation
+    organisation.sepa_creditor_id = "NL08ZZZ502057730000"
+    organisation.save()
+    customer = CustomerFactory(organisation=organisation)
+    issued_invoice(customer, amount="10.00")
+    url = reverse("bank:mandates")
+    assert browser.get(url).status_code == 200
+    bad = browser.post(
+        url,
+        {
+            "customer": customer.pk,
+            "reference": "M-1",
+            "signed_on": "2026-01-01",
+            "iban": "NL91ABNA0417164301",
+            "scheme": "CORE",
+        },
+    )
+    assert bad.status_code == 200
+    assert "IBAN" in bad.content.decode()
+    assert not Mandate.objects.exists()
+    browser.post(
+        url,
+        {
+            "customer": customer.pk,
+            "reference": "M-1",
+            "signed_on": "2026-01-01",
+            "iban": "NL91ABNA0417164300",
+            "scheme": "CORE",
+        },
+    )
+    assert Mandate.objects.get().reference == "M-1"
+    download = browser.post(
+        url, {"collection_on": "2099-01-05", "scheme": "CORE", "version": "pain.008.001.08"}
+    )
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert b"pain.008.001.08" in download.content
+    too_early = browser.post(
+        url, {"collection_on": "2000-01-05", "scheme": "CORE", "version": "pain.008.001.02"}
+    )
+    assert "earliest" in too_early.content.decode()
