@@ -626,7 +626,9 @@ def review_rematch(*, organisation: Organisation, actor: Any = None) -> dict[str
     return transactions_match(organisation=organisation, transaction_ids=ids, actor=actor)
 
 
-def _review_transaction(organisation: Organisation, transaction_id: int) -> BankTransaction:
+def _review_transaction(
+    organisation: Organisation, transaction_id: int, *, dismissing: bool = False
+) -> BankTransaction:
     tx = (
         BankTransaction.objects.select_for_update()
         .filter(organisation=organisation, pk=transaction_id)
@@ -634,6 +636,8 @@ def _review_transaction(organisation: Organisation, transaction_id: int) -> Bank
     )
     if tx is None:
         raise ReviewError("no such bank transaction", field="transaction")
+    if dismissing and tx.status == TransactionStatus.RETURN_REVIEW:
+        return tx  # a return nobody can trace to a payment of ours
     if tx.status not in (TransactionStatus.REVIEW, TransactionStatus.UNMATCHED):
         raise ReviewError(
             f"the transaction is {tx.get_status_display().lower()}, not waiting for review",
@@ -731,8 +735,9 @@ def transaction_split(
 def transaction_not_ours(
     *, organisation: Organisation, transaction_id: int, actor: Any = None
 ) -> BankTransaction:
-    """Mark a transaction as not a payment of any customer: it leaves the review queue."""
-    tx = _review_transaction(organisation, transaction_id)
+    """Mark a transaction as not a payment of any customer (or a return as nothing of ours):
+    it leaves the review queue."""
+    tx = _review_transaction(organisation, transaction_id, dismissing=True)
     tx.status = TransactionStatus.NOT_OURS
     tx.save(update_fields=["status"])
     event_record(

@@ -298,7 +298,11 @@ def test_a_return_without_a_known_payment_waits_for_review(organisation):
         {"amount": "10.00", "is_credit": False, "is_return": True, "return_reason": "MD06"},
     )
     assert match(organisation) == {"return_review": 1}
-    assert BankTransaction.objects.get().status == TransactionStatus.RETURN_REVIEW
+    tx = BankTransaction.objects.get()
+    assert tx.status == TransactionStatus.RETURN_REVIEW
+    transaction_not_ours(organisation=organisation, transaction_id=tx.pk)  # dismissed
+    tx.refresh_from_db()
+    assert tx.status == TransactionStatus.NOT_OURS
 
 
 def test_non_eur_lines_are_never_matched(organisation):
