@@ -336,14 +336,6 @@ def disputes_report(organisation: Organisation) -> list[ReasonRow]:
     return report
 
 
-def active_hold_kinds(customer: Customer) -> set[str]:
-    return set(
-        Hold.objects.filter(customer=customer, released_at__isnull=True).values_list(
-            "kind", flat=True
-        )
-    )
-
-
 def is_insolvent(customer: Customer) -> bool:
     return Hold.objects.filter(
         customer=customer,

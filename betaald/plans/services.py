@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1367,11 +1367,3 @@ def _decide(suggestion: TermSuggestion, status: str, actor: Any, note: str) -> T
         message=note,
     )
     return suggestion
-
-
-def open_total(invoices: Sequence[Invoice]) -> Decimal:
-    """The open amount of some invoices (for forms proposing a plan)."""
-    total = with_balance(Invoice.objects.filter(pk__in=[i.pk for i in invoices])).aggregate(
-        total=Sum("open_amount")
-    )["total"]
-    return Decimal(total or ZERO).quantize(CENT)
