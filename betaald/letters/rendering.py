@@ -135,6 +135,7 @@ LABELS: dict[str, dict[str, str]] = {
         "vat": "Btw-id",
         "iban": "IBAN",
         "bic": "BIC",
+        "attention": "t.a.v.",
     },
     "en": {
         "invoice": "Invoice",
@@ -160,6 +161,7 @@ LABELS: dict[str, dict[str, str]] = {
         "vat": "VAT id",
         "iban": "IBAN",
         "bic": "BIC",
+        "attention": "Attn.",
     },
 }
 
@@ -518,6 +520,7 @@ def display_context(
         # Not placeholders: what the layout needs.
         "sender": sender,
         "address_lines": [str(line) for line in recipient.get("address_lines") or []],
+        "attention": str(recipient.get("attention") or ""),
         "raw_total": total,
         "raw_principal": principal,
         "raw_interest": interest,

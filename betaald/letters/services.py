@@ -46,11 +46,16 @@ class MessageDraft:
     recipient: dict[str, Any] | None = field(default=None)
 
 
-def recipient_for(customer: Any, *, accounts_payable_email: str = "") -> dict[str, Any]:
-    """The recipient snapshot stored on a message: who it went to, frozen at queue time."""
+def recipient_for(customer: Any, *, accounts_payable: tuple[str, str] = ("", "")) -> dict[str, Any]:
+    """The recipient snapshot stored on a message: who it went to, frozen at queue time.
+
+    `accounts_payable` is the (email, name) of the customer's accounts-payable contact: its
+    email receives the messages, and a business's letter is addressed for its attention."""
+    email, contact = accounts_payable
     return {
         "name": customer.name,
-        "email": accounts_payable_email or customer.email or "",
+        "attention": contact if customer.kind == "business" else "",
+        "email": email or customer.email or "",
         "phone": customer.phone or "",
         "address_lines": [line for line in customer.address_lines if line.strip()],
         "country": customer.country or "NL",
@@ -87,19 +92,22 @@ def _frozen(context: dict[str, Any], organisation: Any, customer: Any) -> dict[s
     return frozen
 
 
-def _accounts_payable_emails(customer_ids: Iterable[int]) -> dict[int, str]:
+def _accounts_payable(customer_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Per customer, its first accounts-payable contact with an email address (else the first
+    without one): (email, name). One query for any number of customers."""
     from betaald.debtors.models import Contact, ContactRole
 
-    emails: dict[int, str] = {}
+    found: dict[int, tuple[str, str]] = {}
     rows = (
         Contact.objects.filter(customer_id__in=set(customer_ids), role=ContactRole.ACCOUNTS_PAYABLE)
-        .exclude(email="")
         .order_by("customer_id", "name", "id")
-        .values_list("customer_id", "email")
+        .values_list("customer_id", "email", "name")
     )
-    for customer_id, email in rows:
-        emails.setdefault(customer_id, email)
-    return emails
+    for customer_id, email, name in rows:
+        current = found.get(customer_id)
+        if current is None or (email and not current[0]):
+            found[customer_id] = (email, name)
+    return found
 
 
 def _check(
@@ -156,8 +164,8 @@ def message_queue(
         if invoice.organisation_id != organisation.pk:
             raise OutboxError(_("An invoice belongs to another organisation."))
     if recipient is None:
-        ap = _accounts_payable_emails([customer.pk])
-        recipient = recipient_for(customer, accounts_payable_email=ap.get(customer.pk, ""))
+        ap = _accounts_payable([customer.pk])
+        recipient = recipient_for(customer, accounts_payable=ap.get(customer.pk, ("", "")))
     message = Message(
         organisation=organisation,
         customer=customer,
@@ -235,9 +243,7 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
             channel=draft.channel,
             fallback_channels=draft.fallback_channels,
         )
-    ap_emails = _accounts_payable_emails(
-        draft.customer.pk for draft in new if draft.recipient is None
-    )
+    ap_contacts = _accounts_payable(draft.customer.pk for draft in new if draft.recipient is None)
     rows = [
         Message(
             organisation_id=draft.organisation.pk,
@@ -249,7 +255,7 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
             recipient=draft.recipient
             if draft.recipient is not None
             else recipient_for(
-                draft.customer, accounts_payable_email=ap_emails.get(draft.customer.pk, "")
+                draft.customer, accounts_payable=ap_contacts.get(draft.customer.pk, ("", ""))
             ),
             context=_frozen(draft.context, draft.organisation, draft.customer),
             unique_key=draft.unique_key,
@@ -416,8 +422,8 @@ def message_resend(
         actor=actor,
         recipient=recipient_for(
             message.customer,
-            accounts_payable_email=_accounts_payable_emails([message.customer_id]).get(
-                message.customer_id, ""
+            accounts_payable=_accounts_payable([message.customer_id]).get(
+                message.customer_id, ("", "")
             ),
         ),
     )

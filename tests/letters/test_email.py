@@ -263,6 +263,7 @@ def test_an_invoice_issued_by_the_ledger_service_is_delivered_with_its_legal_dat
         "KvK 12345678",
         "NL000099998B57",  # the customer's VAT id: reverse charge (art. 35a lid 1 d Wet OB)
         "VAT reverse-charged",
+        "Attn. Crediteurenadministratie",
         "€250.00",
         invoice.payment_reference,
     ):

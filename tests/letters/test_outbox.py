@@ -62,6 +62,7 @@ def test_the_accounts_payable_contact_receives_the_email(organisation, business)
         unique_key="k1",
     )
     assert message.recipient["email"] == "ap@jansen.example"
+    assert message.recipient["attention"] == "Crediteurenadministratie"
     assert message.language == "en"
 
 
