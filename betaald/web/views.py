@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
+from betaald.bank.selectors import accounts_with_position, matching_rate
 from betaald.core.invoicing import Line, VatGroup, VatRate, invoice_totals
 from betaald.core.money import ZERO
 from betaald.debtors.models import Customer, CustomerKind, CustomerStatus
@@ -146,6 +147,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "web/dashboard.html",
         {
             "stale_rates": stale_rates,
+            "positions": accounts_with_position(organisation),
+            "matching": matching_rate(organisation),
             "summary": summary,
             "bars": bars,
             "worst": worst,
