@@ -6,9 +6,7 @@ Every query is scoped to `request.organisation`; every write needs a role that c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -16,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -54,27 +52,9 @@ from betaald.bank.statements import (
 )
 from betaald.core.errors import DomainError
 from betaald.organisations.models import Organisation
+from betaald.web.access import organisation_of, writer_required
 
-View = Callable[..., HttpResponse]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def organisation_of(request: HttpRequest) -> Organisation:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404(_("You do not belong to an organisation."))
-    return organisation  # type: ignore[no-any-return]
-
-
-def writer_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = getattr(request, "membership", None)
-        if membership is None or not membership.can_write:
-            raise PermissionDenied(_("Your role may only read."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 class UploadForm(forms.Form):

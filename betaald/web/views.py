@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -18,9 +17,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
@@ -51,6 +49,7 @@ from betaald.organisations.services import (
 from betaald.payments.models import Payment
 from betaald.payments.services import customer_credit, payment_register
 from betaald.rates.selectors import rate_table_is_stale
+from betaald.web.access import local_today, organisation_of, writer_required
 from betaald.web.forms import (
     ContactForm,
     CreditForm,
@@ -66,31 +65,8 @@ from betaald.web.forms import (
 PAGE_SIZE = 25
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
-View = Callable[..., HttpResponse]
 
-
-def organisation_of(request: HttpRequest) -> Organisation:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404(_("You do not belong to an organisation."))
-    return organisation  # type: ignore[no-any-return]
-
-
-def writer_required(view: View) -> View:
-    """Only owners and credit controllers change anything; accountants read."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = getattr(request, "membership", None)
-        if membership is None or not membership.can_write:
-            raise PermissionDenied(_("Your role may only read."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def today() -> date:
-    return timezone.localdate()
+today = local_today
 
 
 def add_errors(form: Any, error: ValidationError) -> None:
@@ -709,17 +685,6 @@ def days_ago(day: date, days: int) -> date:
 
 
 # --- settings ------------------------------------------------------------------------------
-
-
-def owner_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = getattr(request, "membership", None)
-        if membership is None or membership.role != Role.OWNER:
-            raise PermissionDenied(_("Only an owner may change the organisation."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def settings_view(request: HttpRequest) -> HttpResponse:
