@@ -284,14 +284,23 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=50_000)
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--scenarios", default="quiet,typical,backlog")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the book of an earlier run (same sizes)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.database_url)
         return
-    recreate_database(args.database_url)
+    if not args.reuse:
+        recreate_database(args.database_url)
     setup_django(args.database_url)
-    book = build_book(args.invoices, args.customers)
+    if args.reuse:
+        from betaald.dunning.models import DunningPolicy
+
+        book = {"policy": DunningPolicy.objects.get(code="business").pk, "seconds": 0}
+    else:
+        book = build_book(args.invoices, args.customers)
     print(
         f"book: {args.invoices:,} invoices, {args.customers:,} customers "
         f"(generated in {book['seconds']} s)"
