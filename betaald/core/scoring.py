@@ -83,6 +83,16 @@ class Metrics:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason behind a score: a stable `code` with its `values` (for the shell to word it
+    in the user's language) and the English `text`."""
+
+    code: str
+    text: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     grade: str
     reasons: tuple[str, ...]
@@ -90,6 +100,7 @@ class Score:
     recent: Metrics
     trend: Trend
     trend_days: Decimal | None
+    explained: tuple[Reason, ...] = ()
 
 
 def _days_late(record: InvoiceRecord, today: date) -> int | None:
@@ -168,47 +179,91 @@ def score(history: History, today: date) -> Score:
     before = metrics(history, window_start)
     trend, delta = _trend(recent, before)
     basis = recent if recent.invoices else everything
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if basis.invoices == 0:
         grade_index = GRADES.index("C")
-        reasons.append("no invoice due yet: neutral grade C")
+        reasons.append(Reason("no_history", "no invoice due yet: neutral grade C"))
     else:
         grade_index = next(
             (i for i, (_g, limit) in enumerate(GRADE_LIMITS) if basis.weighted_days_late <= limit),
             len(GRADE_LIMITS),
         )
-        window = "in the last 12 months" if recent.invoices else "overall"
+        recent_window = bool(recent.invoices)
+        window = "in the last 12 months" if recent_window else "overall"
         reasons.append(
-            f"paid on average {basis.weighted_days_late} days late (weighted by amount) {window}"
-            f": grade {GRADES[grade_index]}"
+            Reason(
+                "base_recent" if recent_window else "base_overall",
+                f"paid on average {basis.weighted_days_late} days late (weighted by amount) "
+                f"{window}: grade {GRADES[grade_index]}",
+                (("days", str(basis.weighted_days_late)), ("grade", GRADES[grade_index])),
+            )
         )
     penalties = [
-        (recent.broken_promises >= 1, f"{recent.broken_promises} broken promise(s) to pay"),
-        (recent.broken_promises >= 3, "three or more broken promises"),
-        (recent.broken_plans >= 1, f"{recent.broken_plans} broken payment plan(s)"),
-        (recent.returned_debits >= 2, f"{recent.returned_debits} returned direct debits"),
+        (
+            recent.broken_promises >= 1,
+            Reason(
+                "broken_promises",
+                f"{recent.broken_promises} broken promise(s) to pay",
+                (("count", str(recent.broken_promises)),),
+            ),
+        ),
+        (
+            recent.broken_promises >= 3,
+            Reason("many_broken_promises", "three or more broken promises"),
+        ),
+        (
+            recent.broken_plans >= 1,
+            Reason(
+                "broken_plans",
+                f"{recent.broken_plans} broken payment plan(s)",
+                (("count", str(recent.broken_plans)),),
+            ),
+        ),
+        (
+            recent.returned_debits >= 2,
+            Reason(
+                "returned_debits",
+                f"{recent.returned_debits} returned direct debits",
+                (("count", str(recent.returned_debits)),),
+            ),
+        ),
         (
             basis.invoices > 0 and recent.reminders >= 2 * basis.invoices,
-            f"{recent.reminders} reminders for {basis.invoices} invoice(s)",
+            Reason(
+                "many_reminders",
+                f"{recent.reminders} reminders for {basis.invoices} invoice(s)",
+                (("reminders", str(recent.reminders)), ("invoices", str(basis.invoices))),
+            ),
         ),
         (
             basis.invoices > 0 and basis.on_time_percent < 50,
-            f"only {basis.on_time_percent}% paid on time",
+            Reason(
+                "few_on_time",
+                f"only {basis.on_time_percent}% paid on time",
+                (("percent", str(basis.on_time_percent)),),
+            ),
         ),
     ]
     for applies, reason in penalties:
         if applies:
             grade_index = min(grade_index + 1, len(GRADES) - 1)
-            reasons.append(f"{reason}: one grade down")
+            reasons.append(Reason(reason.code, f"{reason.text}: one grade down", reason.values))
     if trend is not Trend.UNKNOWN:
-        reasons.append(f"trend {trend.value} ({delta:+} days against the year before)")
+        reasons.append(
+            Reason(
+                f"trend_{trend.value}",
+                f"trend {trend.value} ({delta:+} days against the year before)",
+                (("days", f"{delta:+}"),),
+            )
+        )
     return Score(
         grade=GRADES[grade_index],
-        reasons=tuple(reasons),
+        reasons=tuple(r.text for r in reasons),
         metrics=everything,
         recent=recent,
         trend=trend,
         trend_days=delta,
+        explained=tuple(reasons),
     )
 
 

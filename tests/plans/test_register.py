@@ -338,3 +338,43 @@ def test_an_organisation_chooses_its_rules_and_deposits(business, owner):
         customer=other, order_amount="1000.00", actor=owner, today=date(2026, 1, 10)
     )
     assert (check.risk_class, check.deposit_amount) == ("high", D("500.00"))
+
+
+def test_the_reasons_of_a_score_are_worded_in_the_users_language(business):
+    from django.utils import translation
+
+    from betaald.plans.templatetags.plans import WORDING, explain
+
+    monthly_invoices(business, date(2024, 6, 1), 6, days_late=40)
+    monthly_invoices(business, date(2025, 6, 1), 6, days_late=0)
+    score = customer_score(business, date(2026, 1, 31))
+    assert {r.code for r in score.explained} <= set(WORDING)
+    assert explain(score) == list(score.reasons)  # English: the core's own words
+    with translation.override("nl"):
+        worded = explain(score)
+    assert worded[0].startswith("gemiddeld 0.0 dagen te laat betaald")
+    assert worded[-1].startswith("trend verbetert")
+
+
+def test_every_reason_the_core_gives_has_a_wording():
+    from betaald.core.scoring import History, InvoiceRecord, score
+    from betaald.plans.templatetags.plans import WORDING, explain
+
+    day = date(2026, 3, 1)
+    late = tuple(
+        InvoiceRecord(date(2025, m, 1), D("100.00"), date(2025, m, 1) + timedelta(days=70))
+        for m in range(4, 12)
+    )
+    everything = History(
+        invoices=(*late, InvoiceRecord(date(2024, 1, 1), D("5.00"), date(2024, 1, 1))),
+        reminders=(date(2025, 12, 1),) * 20,
+        broken_promises=(date(2025, 12, 1),) * 3,
+        broken_plans=(date(2025, 12, 1),),
+        returned_debits=(date(2025, 12, 1),) * 2,
+    )
+    codes = {r.code for r in score(everything, day).explained}
+    codes |= {r.code for r in score(History(), day).explained}
+    codes |= {r.code for r in score(History(invoices=late), date(2027, 6, 1)).explained}
+    assert codes >= {"no_history", "base_recent", "base_overall", "few_on_time", "trend_worsening"}
+    assert codes <= set(WORDING)
+    assert all(explain(score(everything, day)))
