@@ -21,18 +21,50 @@ def event_record(
     message: str = "",
 ) -> Event:
     """Append an audit event. Call it inside the service's transaction."""
+    event = event_build(
+        name=name,
+        organisation=organisation,
+        actor=actor,
+        subject=subject,
+        customer=customer,
+        invoice=invoice,
+        invoice_id=invoice_id,
+        before=before,
+        after=after,
+        message=message,
+    )
+    event.save(force_insert=True)  # type: ignore[no-untyped-call]
+    return event
+
+
+def event_build(
+    *,
+    name: str,
+    organisation: Any,
+    actor: Any = None,
+    subject: Any = None,
+    customer: Any = None,
+    invoice: Any = None,
+    invoice_id: int | None = None,
+    customer_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    message: str = "",
+) -> Event:
+    """The unsaved event `event_record` writes, for services that write many at once with
+    `Event.objects.bulk_create` (same fields, same actor rules)."""
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = ""
     if user is not None:
         label = user.get_username()
     elif isinstance(actor, str):
         label = actor
-    return Event.objects.create(
+    return Event(
         name=name,
         organisation=organisation,
         actor=user,
         actor_label=label or "system",
-        customer_id=customer.pk if customer is not None else None,
+        customer_id=customer.pk if customer is not None else customer_id,
         invoice_id=invoice.pk if invoice is not None else invoice_id,
         subject_type=subject._meta.label_lower if subject is not None else "",
         subject_id=str(subject.pk) if subject is not None else "",

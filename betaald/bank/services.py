@@ -538,6 +538,130 @@ def _book_candidate(
     tx.customer_id = customer_id
 
 
+BOOK_CHUNK = 2000
+
+
+def _payment_item(
+    tx: BankTransaction, customer_id: int, amount: Decimal, designated_invoice_id: int | None
+) -> Any:
+    from betaald.payments.services import PaymentItem
+
+    return PaymentItem(
+        customer_id=customer_id,
+        amount=amount,
+        received_on=tx.booking_date or tx.value_date or timezone.localdate(),
+        method="bank_transfer",
+        description=(tx.remittance or tx.structured_reference)[:300],
+        counterparty_iban=tx.counterparty_iban,
+        designated_invoice_id=designated_invoice_id,
+    )
+
+
+_Decided = tuple[BankTransaction, list[matching.Candidate], matching.Candidate | None]
+
+
+def _book_chunk(
+    organisation: Organisation, chunk: Sequence[_Decided], counts: Counter[str], actor: Any
+) -> None:
+    """Book a chunk of decided lines in one database transaction: the matches through
+    `payments_register_bulk`, the rest into the review queue; statuses and audit in bulk."""
+    from betaald.audit.models import Event
+    from betaald.audit.services import event_build
+    from betaald.dunning import bulk
+    from betaald.payments.services import payments_register_bulk
+
+    locked = {
+        tx.pk: tx
+        for tx in BankTransaction.objects.select_for_update()
+        .filter(pk__in=[tx.pk for tx, _c, _d in chunk], status=TransactionStatus.UNMATCHED)
+        .order_by("pk")
+    }
+    now = timezone.now()
+    todo: list[BankTransaction] = []
+    items = []
+    booked: list[BankTransaction] = []
+    for tx, candidates, decision in chunk:
+        row = locked.get(tx.pk)
+        if row is None:
+            continue  # matched meanwhile by another run
+        row.candidates = _candidates_json(candidates)
+        if decision is not None:
+            invoice_ids = list(decision.invoice_ids)
+            designated = invoice_ids[0] if len(invoice_ids) == 1 else None
+            items.append(_payment_item(row, decision.customer_id, row.amount, designated))
+            booked.append(row)
+            row.customer_id = decision.customer_id
+            row.status = TransactionStatus.MATCHED
+            row.matched_at = now
+            counts["matched"] += 1
+        else:
+            row.status = TransactionStatus.REVIEW
+            counts["review"] += 1
+        todo.append(row)
+    payments = payments_register_bulk(organisation=organisation, items=items, actor=actor)
+    link = BankTransaction.payments.through
+    link.objects.bulk_create(
+        [
+            link(banktransaction_id=row.pk, payment_id=payment.pk)
+            for row, payment in zip(booked, payments, strict=True)
+        ]
+    )
+    bulk.update(BankTransaction, todo, ["candidates", "status", "matched_at", "customer"])
+    Event.objects.bulk_create(
+        [
+            event_build(
+                name="bank.transaction.matched"
+                if row.status == TransactionStatus.MATCHED
+                else "bank.transaction.queued",
+                organisation=organisation,
+                actor=actor,
+                subject=row,
+                customer_id=row.customer_id,
+                after={
+                    "amount": str(row.amount),
+                    "status": row.status,
+                    "candidates": row.candidates[:5],
+                },
+            )
+            for row in todo
+        ]
+    )
+
+
+def _book_one(
+    organisation: Organisation, decided: _Decided, counts: Counter[str], actor: Any
+) -> None:
+    """Book one decided line in its own database transaction (the path a failed chunk takes,
+    so that one bad line never undoes the others)."""
+    tx, candidates, decision = decided
+    with transaction.atomic():
+        locked = BankTransaction.objects.select_for_update().get(pk=tx.pk)
+        if locked.status != TransactionStatus.UNMATCHED:
+            return
+        locked.candidates = _candidates_json(candidates)
+        if decision is not None:
+            _book_candidate(locked, decision, actor)
+            locked.status = TransactionStatus.MATCHED
+            locked.matched_at = timezone.now()
+            counts["matched"] += 1
+        else:
+            locked.status = TransactionStatus.REVIEW
+            counts["review"] += 1
+        locked.save(update_fields=["candidates", "status", "matched_at", "customer"])
+        event_record(
+            name="bank.transaction.matched" if decision is not None else "bank.transaction.queued",
+            organisation=organisation,
+            actor=actor,
+            subject=locked,
+            customer=locked.customer,
+            after={
+                "amount": str(locked.amount),
+                "status": locked.status,
+                "candidates": locked.candidates[:5],
+            },
+        )
+
+
 def _match_incoming(
     organisation: Organisation,
     incoming: Sequence[BankTransaction],
@@ -546,40 +670,29 @@ def _match_incoming(
     actor: Any,
     threshold: int,
 ) -> None:
+    """Decide every line (the matcher consumes what each match books, so later lines see the
+    open amounts left), then book the decisions in chunks of `BOOK_CHUNK` lines, each chunk in
+    one database transaction. A chunk that fails is booked again line by line."""
     lines = [line_for(tx) for tx in incoming]
     matcher = Matcher(organisation, lines)
+    decided: list[_Decided] = []
     for tx, line in zip(incoming, lines, strict=True):
         candidates = matcher.candidates(line)
         decision = matching.decide(candidates, threshold=threshold)
-        with transaction.atomic():
-            locked = BankTransaction.objects.select_for_update().get(pk=tx.pk)
-            if locked.status != TransactionStatus.UNMATCHED:
-                continue
-            locked.candidates = _candidates_json(candidates)
-            if decision is not None:
-                _book_candidate(locked, decision, actor)
-                locked.status = TransactionStatus.MATCHED
-                locked.matched_at = timezone.now()
-                counts["matched"] += 1
-                matcher.consume(decision)
-            else:
-                locked.status = TransactionStatus.REVIEW
-                counts["review"] += 1
-            locked.save(update_fields=["candidates", "status", "matched_at", "customer"])
-            event_record(
-                name="bank.transaction.matched"
-                if decision is not None
-                else "bank.transaction.queued",
-                organisation=organisation,
-                actor=actor,
-                subject=locked,
-                customer=locked.customer,
-                after={
-                    "amount": str(locked.amount),
-                    "status": locked.status,
-                    "candidates": locked.candidates[:5],
-                },
-            )
+        if decision is not None:
+            matcher.consume(decision)
+        decided.append((tx, candidates, decision))
+    del lines, matcher
+    for chunk in _chunks(decided, BOOK_CHUNK):
+        chunk_counts: Counter[str] = Counter()
+        try:
+            with transaction.atomic():
+                _book_chunk(organisation, chunk, chunk_counts, actor)
+        except Exception:  # the chunk was rolled back; line by line finds (and raises) the culprit
+            for one in chunk:
+                _book_one(organisation, one, counts, actor)
+        else:
+            counts.update(chunk_counts)
 
 
 def transactions_match(
@@ -592,8 +705,9 @@ def transactions_match(
     """Match unmatched incoming EUR transactions: book the unambiguous ones above `threshold`
     through the payments service, put the rest in the review queue, handle returns.
 
-    Each transaction is booked in its own database transaction, so one failure never undoes
-    the others. Returns counts per outcome.
+    The matches are booked set-based through `payments_register_bulk`, a chunk of lines per
+    database transaction; a chunk that fails is booked again one line per database transaction,
+    so one failure never undoes the others. Returns counts per outcome.
     """
     queryset = BankTransaction.objects.filter(
         organisation=organisation, status=TransactionStatus.UNMATCHED

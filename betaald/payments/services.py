@@ -6,6 +6,8 @@ customer's credit (derived: amount minus allocations).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from betaald.audit.services import event_record
+from betaald.audit.models import Event
+from betaald.audit.services import event_build, event_record
 from betaald.core.allocation import Claim, allocate_payment
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO, to_money
@@ -35,24 +38,135 @@ def _amount(value: Decimal | str | int) -> Decimal:
     return amount
 
 
-def _allocate(payment: Payment, designated: Invoice | None) -> list[Allocation]:
-    open_invoices = list(
-        invoices_open(payment.organisation)
-        .filter(customer=payment.customer)
-        .order_by("due_on", "id")
+@dataclass(frozen=True, slots=True)
+class PaymentItem:
+    """One payment to register in `payments_register_bulk` (the arguments of
+    `payment_register`, with ids instead of objects)."""
+
+    customer_id: int
+    amount: Decimal | str | int
+    received_on: date
+    method: str = PaymentMethod.BANK_TRANSFER
+    description: str = ""
+    counterparty_iban: str = ""
+    designated_invoice_id: int | None = None
+
+
+@dataclass(slots=True)
+class _OpenInvoice:
+    pk: int
+    number: str
+    due_on: date | None
+    open_amount: Decimal
+
+
+BULK_CHUNK = 2000
+
+# The item fields errors are reported under: by `payments_register_bulk` as
+# `items[<index>].<field>`, by `payment_register` under its own argument names.
+_SINGLE_FIELDS = {"customer_id": "customer", "designated_invoice_id": "designated_invoice"}
+_PAYMENT_FIELDS = {"customer": "customer_id", "designated_invoice": "designated_invoice_id"}
+
+
+class _Fields:
+    def __init__(self, single: bool) -> None:
+        self.single = single
+
+    def error(self, index: int, field: str, message: Any) -> ValidationError:
+        if self.single:
+            return ValidationError({_SINGLE_FIELDS.get(field, field): message})
+        return ValidationError({f"items[{index}].{field}": message})
+
+
+def _payment_for(
+    organisation: Organisation, item: PaymentItem, index: int, actor: Any, fields: _Fields
+) -> Payment:
+    """The unsaved payment of an item, its own fields validated (no queries)."""
+    try:
+        amount = _amount(item.amount)
+    except ValidationError as exc:
+        raise fields.error(index, "amount", exc.message_dict["amount"]) from None
+    if item.method not in PaymentMethod.values:
+        raise fields.error(index, "method", _("unknown payment method"))
+    payment = Payment(
+        organisation=organisation,
+        customer_id=item.customer_id,
+        amount=amount,
+        received_on=item.received_on,
+        method=item.method,
+        description=item.description.strip(),
+        counterparty_iban=item.counterparty_iban,
+        designated_invoice_id=item.designated_invoice_id,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    try:
+        # The foreign keys are checked in bulk by the caller; the check constraint holds
+        # because the amount is above zero.
+        payment.full_clean(
+            exclude=["organisation", "customer", "designated_invoice", "created_by", "reverses"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise fields.error(index, _PAYMENT_FIELDS.get(field, field), messages) from None
+    return payment
+
+
+def _lock_customers(organisation: Organisation, customer_ids: set[int]) -> set[int]:
+    """Lock the organisation's rows among these customers, in id order (so that concurrent
+    bookings queue up instead of deadlocking); returns the ids that are the organisation's."""
+    wanted = sorted(customer_ids)
+    found: set[int] = set()
+    for start in range(0, len(wanted), BULK_CHUNK):
+        found.update(
+            Customer.objects.select_for_update()
+            .filter(organisation=organisation, pk__in=wanted[start : start + BULK_CHUNK])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return found
+
+
+_OPEN_FIELDS = ("pk", "customer_id", "number", "due_on", "open_amount")
+
+
+def _open_invoices(
+    organisation: Organisation, customer_ids: Sequence[int]
+) -> dict[int, list[_OpenInvoice]]:
+    """Per customer, the open invoices in the order `allocate_payment` receives them."""
+    by_customer: dict[int, list[_OpenInvoice]] = {pk: [] for pk in customer_ids}
+    rows = (
+        invoices_open(organisation)
+        .filter(customer_id__in=customer_ids)
+        .order_by("customer_id", "due_on", "id")
+        .values_list(*_OPEN_FIELDS)
+    )
+    for pk, customer_id, number, due_on, open_amount in rows:
+        by_customer[customer_id].append(_OpenInvoice(pk, number, due_on, Decimal(open_amount)))
+    return by_customer
+
+
+def _allocate(
+    payment: Payment, open_invoices: list[_OpenInvoice]
+) -> list[tuple[_OpenInvoice, Allocation]]:
+    """Allocate one payment over the customer's open invoices (art. 6:43/6:44 BW) and lower
+    their open amounts in memory, so the next payment of the batch sees what is left."""
     claims = [
         Claim(
             id=str(invoice.pk),
             due_on=invoice.due_on or payment.received_on,
             costs=ZERO,
             interest=ZERO,
-            principal=invoice.open_amount,  # type: ignore[attr-defined]
+            principal=invoice.open_amount,
             rate=Decimal("0"),
         )
         for invoice in open_invoices
+        if invoice.open_amount > 0
     ]
-    designation = str(designated.pk) if designated is not None else None
+    designation = (
+        str(payment.designated_invoice_id) if payment.designated_invoice_id is not None else None
+    )
     if designation is not None and designation not in {claim.id for claim in claims}:
         designation = None
     result = allocate_payment(
@@ -61,7 +175,7 @@ def _allocate(payment: Payment, designated: Invoice | None) -> list[Allocation]:
     by_id = {str(invoice.pk): invoice for invoice in open_invoices}
     rows = []
     for parts in result.parts:
-        claim_id = parts.claim_id
+        invoice = by_id[parts.claim_id]
         for component, amount in (
             (Component.COSTS, parts.costs),
             (Component.INTEREST, parts.interest),
@@ -69,16 +183,158 @@ def _allocate(payment: Payment, designated: Invoice | None) -> list[Allocation]:
         ):
             if amount > 0:
                 rows.append(
-                    Allocation(
-                        organisation=payment.organisation,
-                        invoice=by_id[claim_id],
-                        payment=payment,
-                        component=component,
-                        amount=amount,
-                        allocated_on=payment.received_on,
+                    (
+                        invoice,
+                        Allocation(
+                            organisation=payment.organisation,
+                            invoice_id=invoice.pk,
+                            payment=payment,
+                            component=component,
+                            amount=amount,
+                            allocated_on=payment.received_on,
+                        ),
                     )
                 )
-    return Allocation.objects.bulk_create(rows)
+                if component == Component.PRINCIPAL:
+                    invoice.open_amount -= amount
+    return rows
+
+
+def _events(
+    organisation: Organisation,
+    payment: Payment,
+    allocations: list[tuple[_OpenInvoice, Allocation]],
+    actor: Any,
+) -> list[Event]:
+    """The audit events of one registered payment, as `event_record` writes them."""
+    allocated = sum((a.amount for _invoice, a in allocations), ZERO)
+    events = [
+        event_build(
+            name="payments.payment.registered",
+            organisation=organisation,
+            actor=actor,
+            customer_id=payment.customer_id,
+            subject=payment,
+            after={
+                "amount": str(payment.amount),
+                "received_on": payment.received_on.isoformat(),
+                "allocated": [
+                    {"invoice": invoice.number, "component": a.component, "amount": str(a.amount)}
+                    for invoice, a in allocations
+                ],
+                "unapplied": str(payment.amount - allocated),
+            },
+        )
+    ]
+    for invoice_id in sorted({a.invoice_id for _invoice, a in allocations}):
+        events.append(
+            event_build(
+                name="payments.allocation.created",
+                organisation=organisation,
+                actor=actor,
+                customer_id=payment.customer_id,
+                invoice_id=invoice_id,
+                subject=payment,
+                after={
+                    "payment": payment.pk,
+                    "amount": str(
+                        sum((a.amount for _i, a in allocations if a.invoice_id == invoice_id), ZERO)
+                    ),
+                },
+            )
+        )
+    return events
+
+
+def _check_designations(
+    organisation: Organisation,
+    chunk: Sequence[tuple[int, PaymentItem]],
+    fields: _Fields,
+) -> None:
+    wanted = {item.designated_invoice_id for _i, item in chunk if item.designated_invoice_id}
+    if not wanted:
+        return
+    owners = dict(
+        Invoice.objects.filter(organisation=organisation, pk__in=wanted).values_list(
+            "pk", "customer_id"
+        )
+    )
+    for index, item in chunk:
+        if item.designated_invoice_id and owners.get(item.designated_invoice_id) != (
+            item.customer_id
+        ):
+            raise fields.error(
+                index, "designated_invoice_id", _("this invoice is not the customer's")
+            )
+
+
+def _register(
+    *,
+    organisation: Organisation,
+    items: Sequence[PaymentItem],
+    actor: Any,
+    fields: _Fields,
+) -> list[Payment]:
+    # Every item's own fields first: nothing is locked or read for a batch with a bad item.
+    payments = [
+        _payment_for(organisation, item, index, actor, fields) for index, item in enumerate(items)
+    ]
+    # One customer's allocations are serialised: concurrent payments never over-allocate.
+    known = _lock_customers(organisation, {item.customer_id for item in items})
+    for index, item in enumerate(items):
+        if item.customer_id not in known:
+            raise fields.error(index, "customer_id", _("unknown customer"))
+    # Per customer in date order, then input order (a stable sort); customers are independent.
+    order = sorted(range(len(items)), key=lambda index: items[index].received_on)
+    refresh_on: dict[int, date] = {}
+    for start in range(0, len(order), BULK_CHUNK):
+        chunk = [(index, items[index]) for index in order[start : start + BULK_CHUNK]]
+        _check_designations(organisation, chunk, fields)
+        open_by_customer = _open_invoices(
+            organisation, sorted({item.customer_id for _i, item in chunk})
+        )
+        booked = []
+        for index, item in chunk:
+            payment = payments[index]
+            allocations = _allocate(payment, open_by_customer[item.customer_id])
+            booked.append((payment, allocations))
+            for _invoice, allocation in allocations:
+                refresh_on[allocation.invoice_id] = payment.received_on
+        Payment.objects.bulk_create([payment for payment, _a in booked])
+        Allocation.objects.bulk_create(
+            [allocation for _p, allocations in booked for _i, allocation in allocations]
+        )
+        Event.objects.bulk_create(
+            [
+                event
+                for payment, allocations in booked
+                for event in _events(organisation, payment, allocations, actor)
+            ]
+        )
+    from betaald.dunning.services import dunning_refresh_invoices
+
+    # Each invoice's dunning state as after its last payment of the batch (on that date).
+    by_date: dict[date, list[int]] = {}
+    for invoice_id, day in refresh_on.items():
+        by_date.setdefault(day, []).append(invoice_id)
+    for day in sorted(by_date):
+        dunning_refresh_invoices(invoice_ids=by_date[day], today=day)
+    return payments
+
+
+@transaction.atomic
+def payments_register_bulk(
+    *, organisation: Organisation, items: Sequence[PaymentItem], actor: Any = None
+) -> list[Payment]:
+    """Register many payments at once, with the result of calling `payment_register` for each
+    in date order (then input order) but in a few queries per chunk of items.
+
+    Per customer, each payment is allocated (art. 6:43/6:44 BW) over the open invoices left by
+    the batch's earlier payments. The customers' rows are locked in id order. The whole batch is
+    one transaction: one invalid item (reported as `items[<index>].<field>`) saves nothing.
+    Returns the payments in input order.
+    """
+    return _register(organisation=organisation, items=items, actor=actor, fields=_Fields(False))
 
 
 @transaction.atomic
@@ -99,59 +355,21 @@ def payment_register(
         raise ValidationError({"customer": _("unknown customer")})
     if designated_invoice is not None and designated_invoice.customer_id != customer.pk:
         raise ValidationError({"designated_invoice": _("this invoice is not the customer's")})
-    if method not in PaymentMethod.values:
-        raise ValidationError({"method": _("unknown payment method")})
-    # One customer's allocations are serialised: concurrent payments never over-allocate.
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
-    payment = Payment(
-        organisation=organisation,
-        customer=customer,
-        amount=_amount(amount),
+    item = PaymentItem(
+        customer_id=customer.pk,
+        amount=amount,
         received_on=received_on,
         method=method,
-        description=description.strip(),
+        description=description,
         counterparty_iban=counterparty_iban,
-        designated_invoice=designated_invoice,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        designated_invoice_id=designated_invoice.pk if designated_invoice is not None else None,
     )
-    payment.full_clean()
-    payment.save()
-    allocations = _allocate(payment, designated_invoice)
-    allocated = sum((a.amount for a in allocations), ZERO)
-    event_record(
-        name="payments.payment.registered",
-        organisation=organisation,
-        actor=actor,
-        customer=customer,
-        subject=payment,
-        after={
-            "amount": str(payment.amount),
-            "received_on": received_on.isoformat(),
-            "allocated": [
-                {"invoice": a.invoice.number, "component": a.component, "amount": str(a.amount)}
-                for a in allocations
-            ],
-            "unapplied": str(payment.amount - allocated),
-        },
+    (payment,) = _register(
+        organisation=organisation, items=[item], actor=actor, fields=_Fields(True)
     )
-    for invoice_id in sorted({a.invoice_id for a in allocations}):
-        event_record(
-            name="payments.allocation.created",
-            organisation=organisation,
-            actor=actor,
-            customer=customer,
-            invoice_id=invoice_id,
-            subject=payment,
-            after={
-                "payment": payment.pk,
-                "amount": str(
-                    sum((a.amount for a in allocations if a.invoice_id == invoice_id), ZERO)
-                ),
-            },
-        )
-    from betaald.dunning.services import dunning_refresh_invoices
-
-    dunning_refresh_invoices(invoice_ids={a.invoice_id for a in allocations}, today=received_on)
+    payment.customer = customer
+    if designated_invoice is not None:
+        payment.designated_invoice = designated_invoice
     return payment
 
 
