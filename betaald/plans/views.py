@@ -511,6 +511,7 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": person,
             "score": selectors.customer_score(person, today),
             "flags": selectors.customer_flags(person),
+            "open_invoices": _open_invoices(organisation, person),
             "open_amount": selectors.open_amount_of(person),
             "limit_form": limit_form,
             "check_form": check_form,

@@ -191,8 +191,11 @@ def test_a_dispute_is_recorded_and_rejected_from_its_page(client_owner, business
 def test_the_customer_page_sets_a_limit_checks_credit_and_saves_terms(
     client_owner, business, today
 ):
+    invoice = recent_invoice(business, today)
     url = reverse("plans:credit", args=[business.pk])
-    assert client_owner.get(url).status_code == 200
+    page = client_owner.get(url)
+    assert page.status_code == 200
+    assert reverse("plans:dispute_create", args=[invoice.pk]) in page.content.decode()
     response = client_owner.post(url, {"form": "limit", "credit_limit": "-5.00"})
     assert "below zero" in response.content.decode()
     client_owner.post(url, {"form": "limit", "credit_limit": "1000.00"})
