@@ -91,6 +91,11 @@ def test_a_missed_instalment_breaks_the_plan_after_grace_and_dunning_resumes(bus
     assert resumed[0][2] == date(2026, 3, 7)
     event = Event.objects.get(name="plans.plan.broken", customer=business)
     assert event.after["remaining"] == "806.66"
+    from betaald.plans.selectors import customer_score
+
+    score = customer_score(business, date(2026, 3, 20))
+    assert score.recent.broken_plans == 1
+    assert "broken_plans" in {reason.code for reason in score.explained}
 
 
 def test_a_broken_plan_set_to_review_keeps_dunning_paused(business, owner):

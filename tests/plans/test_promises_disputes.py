@@ -69,6 +69,9 @@ def test_a_broken_promise_resumes_dunning_the_day_after_and_counts(business, own
     assert made.evaluated_on == date(2026, 2, 1)
     assert steps_of(invoice)[-1][2] == date(2026, 2, 1)
     assert Event.objects.filter(name="plans.promise.broken", customer=business).exists()
+    from betaald.plans.selectors import customer_score
+
+    assert customer_score(business, date(2026, 2, 1)).recent.broken_promises == 1
 
 
 def test_a_partial_payment_does_not_keep_the_promise(business, owner):
