@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from betaald.audit.services import event_record
@@ -151,6 +151,8 @@ def message_queue(
     `unique_key` returns the existing message and changes nothing."""
     existing = Message.objects.filter(unique_key=unique_key).first()
     if existing is not None:
+        if existing.organisation_id != organisation.pk:
+            raise OutboxError(_("This unique key belongs to another organisation."))
         return existing, False
     _check(
         organisation=organisation,
@@ -180,8 +182,6 @@ def message_queue(
     )
     # A concurrent caller may insert the same key between our check and our insert: the
     # savepoint keeps the outer transaction usable and we return the winner's row.
-    from django.db import IntegrityError
-
     try:
         with transaction.atomic():
             message.save(force_insert=True)

@@ -76,7 +76,25 @@ def test_an_unknown_kind_or_another_organisations_customer_is_refused(organisati
             context={},
             unique_key="x",
         )
+    message_queue(
+        organisation=organisation,
+        customer=customer,
+        kind="reminder",
+        channel="email",
+        context={},
+        unique_key="shared-key",
+    )
     other = make_organisation(legal_name="Ander B.V.")
+    stranger = make_customer(other, "Z1")
+    with pytest.raises(OutboxError, match="another organisation"):
+        message_queue(
+            organisation=other,
+            customer=stranger,
+            kind="reminder",
+            channel="email",
+            context={},
+            unique_key="shared-key",
+        )
     with pytest.raises(OutboxError):
         message_queue(
             organisation=other,
