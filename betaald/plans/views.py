@@ -120,7 +120,13 @@ def index(request: HttpRequest) -> HttpResponse:
             .filter(status=DisputeStatus.OPEN)
             .order_by("resolve_by")[:50],
             "suggestions": selectors.suggestions_pending(organisation)[:50],
-            "customers": Customer.objects.filter(organisation=organisation).order_by("name"),
+            # Only customers with something open can get a plan or make a promise.
+            "customers": Customer.objects.filter(
+                organisation=organisation,
+                pk__in=invoices_for(organisation)
+                .filter(Q(open_amount__gt=0), status=InvoiceStatus.ISSUED, kind=InvoiceKind.INVOICE)
+                .values("customer_id"),
+            ).order_by("name"),
             "today": _today(),
         },
     )
