@@ -25,7 +25,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +219,18 @@ def reset(scenario: str, due: int) -> None:
             "WHERE s.invoice_id = i.id AND i.due_on <> s.due_on"
         )
         cursor.execute("ANALYZE")
+    # Yesterday's run, as on any working day: it tells today's run from which invoice id new
+    # invoices can have been issued (the rest already have their dunning state).
+    from betaald.dunning.models import DunningRun, RunStatus
+    from betaald.dunning.services import SYNC_ID_MARGIN
+    from betaald.invoices.models import Invoice
+
+    highest = Invoice.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    DunningRun.objects.create(
+        run_on=TODAY - timedelta(days=1),
+        status=RunStatus.DONE,
+        synced_from_id=max(highest - SYNC_ID_MARGIN, 0),
+    )
 
 
 def sql_floor(policy_id: int) -> float:
@@ -296,7 +308,11 @@ def main() -> None:
         recreate_database(args.database_url)
     setup_django(args.database_url)
     if args.reuse:
+        from django.core.management import call_command
+
         from betaald.dunning.models import DunningPolicy
+
+        call_command("migrate", verbosity=0)
 
         book = {"policy": DunningPolicy.objects.get(code="business").pk, "seconds": 0}
     else:

@@ -326,6 +326,9 @@ class DunningRun(models.Model):
     totals = models.JSONField(_("totals charged"), default=dict, blank=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    synced_from_id = models.BigIntegerField(
+        _("next run looks for new invoices from id"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-id"]

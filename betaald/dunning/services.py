@@ -470,22 +470,49 @@ def dunning_refresh_invoices(*, invoice_ids: Iterable[int], today: date | None =
     return written
 
 
+# Invoices committed out of id order (two issuers at once) are still found: the scan starts
+# this many ids below the highest id seen at the previous sync.
+SYNC_ID_MARGIN = 10_000
+
+
 def dunning_states_create_missing(
-    *, organisation: Organisation | None = None, today: date | None = None
-) -> int:
-    """Create the state of every issued invoice that has none yet (one anti-join query)."""
+    *,
+    organisation: Organisation | None = None,
+    today: date | None = None,
+    from_id: int | None = None,
+) -> tuple[int, int | None]:
+    """Create the state of every issued invoice that has none yet.
+
+    With `from_id` only invoices with an id from there on are looked at (a range scan on the
+    primary key), which is what the daily run passes: the lowest id that can have been issued
+    since the previous run (its oldest draft, or its highest id minus a margin). Without it,
+    one anti-join over all invoices. Returns (states created, the `from_id` for the next run).
+    """
     missing = Invoice.objects.filter(
         status=InvoiceStatus.ISSUED,
         kind=InvoiceKind.INVOICE,
         due_on__isnull=False,
         dunning__isnull=True,
     )
+    invoices = Invoice.objects.all()
     if organisation is not None:
         missing = missing.filter(organisation=organisation)
+        invoices = invoices.filter(organisation=organisation)
+    if from_id is not None:
+        missing = missing.filter(pk__gte=from_id)
+    highest = invoices.order_by("-pk").values_list("pk", flat=True).first()
+    oldest_draft = (
+        invoices.filter(status=InvoiceStatus.DRAFT, pk__gte=from_id or 0)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    candidates = [c for c in (oldest_draft, (highest or 0) - SYNC_ID_MARGIN) if c is not None]
+    next_from = max(min(candidates), 0) if highest is not None else from_id
     ids = list(missing.values_list("pk", flat=True))
     for start in range(0, len(ids), CHUNK_SIZE * 10):
         dunning_refresh_invoices(invoice_ids=ids[start : start + CHUNK_SIZE * 10], today=today)
-    return len(ids)
+    return len(ids), next_from
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -679,7 +706,20 @@ def _run_all(
     *,
     dry_run: bool,
 ) -> None:
-    dunning_states_create_missing(organisation=organisation, today=today)
+    previous = (
+        DunningRun.objects.filter(
+            organisation=organisation,
+            status=RunStatus.DONE,
+            is_dry_run=False,
+            synced_from_id__isnull=False,
+        )
+        .order_by("-pk")
+        .values_list("synced_from_id", flat=True)
+        .first()
+    )
+    _created, run.synced_from_id = dunning_states_create_missing(
+        organisation=organisation, today=today, from_id=previous
+    )
     run.total = _due(today, organisation).count()
     DunningRun.objects.filter(pk=run.pk).update(total=run.total)
     book = PolicyBook([organisation.pk] if organisation is not None else None)

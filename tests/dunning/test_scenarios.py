@@ -385,3 +385,24 @@ def pay(customer, amount, on):
     )
     ids = list(customer.invoices.values_list("pk", flat=True))
     dunning_refresh_invoices(invoice_ids=ids, today=on)
+
+
+def test_an_invoice_issued_from_an_old_draft_gets_its_state_at_the_next_run(business, owner):
+    """The run looks for new invoices from the previous run's oldest draft on (a range scan,
+    not an anti-join over the whole book), so a draft issued later is still found."""
+    from betaald.invoices.services import LineInput, invoice_create_draft, invoice_issue
+
+    draft = invoice_create_draft(
+        organisation=business.organisation,
+        customer=business,
+        actor=owner,
+        lines=[LineInput("Werk", Decimal("1"), Decimal("50.00"), "21")],
+    )
+    for _ in range(3):
+        invoice_for(business)
+    first = run(date(2026, 1, 6))
+    assert first.synced_from_id is not None
+    assert first.synced_from_id <= draft.pk
+    invoice, _warnings = invoice_issue(invoice=draft, actor=owner, issued_on=date(2026, 1, 7))
+    run(date(2026, 1, 8))
+    assert DunningState.objects.filter(invoice=invoice).exists()
