@@ -356,6 +356,7 @@ class RiskAssessment:
     deposit_amount: Decimal
     prepayment_required: bool
     credit: CreditCheck
+    explained: tuple[Reason, ...] = ()
 
 
 GRADE_POINTS = {"A": -1, "B": 0, "C": 1, "D": 2, "E": 3}
@@ -374,33 +375,41 @@ def risk_score(
     deposits = deposits or DepositPolicy()
     credit = credit_check(data.open_amount, data.order_amount, data.credit_limit)
     points = 0
-    reasons: list[str] = []
+    reasons: list[Reason] = []
 
-    def add(value: int, reason: str) -> None:
+    def add(value: int, code: str, text: str, **values: str) -> None:
         nonlocal points
         points += value
-        reasons.append(f"{reason} ({value:+})")
+        reasons.append(
+            Reason(code, f"{text} ({value:+})", (*values.items(), ("points", f"{value:+}")))
+        )
 
     if data.founded_on is None:
-        add(1, "age of the company unknown")
+        add(1, "age_unknown", "age of the company unknown")
     elif data.founded_on > add_months(today, -12):
-        add(2, "company younger than one year")
+        add(2, "younger_than_1", "company younger than one year")
     elif data.founded_on > add_months(today, -36):
-        add(1, "company younger than three years")
+        add(1, "younger_than_3", "company younger than three years")
     else:
-        add(0, "company three years or older")
+        add(0, "established", "company three years or older")
     if credit.credit_limit is None:
-        add(1, "no credit limit set")
+        add(1, "no_limit", "no credit limit set")
     elif credit.exceeds_limit:
-        add(3, f"open plus this order ({credit.exposure}) exceeds the limit {credit.credit_limit}")
+        add(
+            3,
+            "over_limit",
+            f"open plus this order ({credit.exposure}) exceeds the limit {credit.credit_limit}",
+            exposure=str(credit.exposure),
+            limit=str(credit.credit_limit),
+        )
     elif credit.exposure * 5 > credit.credit_limit * 4:
-        add(1, "open plus this order uses more than 80% of the limit")
+        add(1, "near_limit", "open plus this order uses more than 80% of the limit")
     if data.grade is None:
-        add(1, "no payment history at this organisation")
+        add(1, "no_history_here", "no payment history at this organisation")
     else:
         if data.grade not in GRADE_POINTS:
             raise InvalidInput(f"unknown grade {data.grade!r}", field="grade")
-        add(GRADE_POINTS[data.grade], f"payment grade {data.grade}")
+        add(GRADE_POINTS[data.grade], "grade", f"payment grade {data.grade}", grade=data.grade)
     if points <= 0:
         risk = RiskClass.LOW
     elif points <= 2:
@@ -411,19 +420,20 @@ def risk_score(
         risk = RiskClass.VERY_HIGH
     if data.is_insolvent:
         risk = RiskClass.VERY_HIGH
-        reasons.append("insolvency registered: very high")
+        reasons.append(Reason("insolvent", "insolvency registered: very high"))
     if data.is_blocked:
         risk = RiskClass.VERY_HIGH
-        reasons.append("customer blocked for new work: very high")
+        reasons.append(Reason("blocked", "customer blocked for new work: very high"))
     percent = deposits.percent(risk)
     return RiskAssessment(
         points=points,
         risk_class=risk,
-        reasons=tuple(reasons),
+        reasons=tuple(r.text for r in reasons),
         deposit_percent=percent,
         deposit_amount=round_cents(credit.order_amount * percent / 100),
         prepayment_required=percent >= 100,
         credit=credit,
+        explained=tuple(reasons),
     )
 
 

@@ -73,6 +73,12 @@ def domain_errors() -> Iterator[None]:
         raise ValidationError({error.field or "__all__": error.message}) from None
 
 
+def as_stored(reasons: Sequence[scoring.Reason]) -> list[dict[str, Any]]:
+    """Reasons as stored with a credit check or a suggestion (JSON: code, English text and
+    values; the pages word them in the user's language)."""
+    return [{"code": r.code, "text": r.text, "values": dict(r.values)} for r in reasons]
+
+
 def _amount(value: Decimal | str | int, field_name: str) -> Decimal:
     with domain_errors():
         amount = to_money(value, field=field_name)
@@ -993,7 +999,7 @@ def credit_check_run(
         deposit_percent=assessment.deposit_percent,
         deposit_amount=assessment.deposit_amount,
         prepayment_required=assessment.prepayment_required,
-        reasons=list(assessment.reasons),
+        reasons=as_stored(assessment.explained),
         problems=customer_problems(customer),
         checked_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
@@ -1021,7 +1027,7 @@ def credit_check_run(
             grade=grade or "",
             reason=_("credit check: risk %(risk)s; ") % {"risk": record.risk_class}
             + "; ".join(assessment.reasons),
-            details={},
+            details={"reasons": as_stored(assessment.explained)},
             today=today,
         )
     return record
@@ -1268,10 +1274,11 @@ def suggestions_refresh(
     created = 0
     for customer in customers.order_by("pk"):
         result = scoring.score(found[customer.pk], today)
+        stored_reasons = as_stored(result.explained)
         current = _current_terms(customer, terms.get(customer.pk))
         for suggestion in scoring.suggest_terms(result, current, today, rules):
             wanted.add((customer.pk, suggestion.rule))
-            details: dict[str, Any] = {}
+            details: dict[str, Any] = {"reasons": stored_reasons}
             if suggestion.payment_term_days is not None:
                 details["payment_term_days"] = suggestion.payment_term_days
             if suggestion.discount_percent is not None:

@@ -187,7 +187,17 @@ def test_a_credit_check_warns_when_open_plus_order_exceeds_the_limit(business, o
     )
     assert check.exceeds_limit
     assert check.open_amount == D("1210.00")
-    assert any("exceeds the limit" in r for r in check.reasons)
+    assert any("exceeds the limit" in r["text"] for r in check.reasons)
+    from django.utils import translation
+
+    from betaald.plans.templatetags.plans import worded
+
+    over = next(r for r in check.reasons if r["code"] == "over_limit")
+    assert over["values"] == {"exposure": "2210.00", "limit": "2000.00", "points": "+3"}
+    with translation.override("nl"):
+        assert "openstaand plus deze order (2210.00) overschrijdt de limiet 2000.00 (+3)" in (
+            worded(check.reasons)
+        )
     assert Event.objects.filter(name="plans.credit.checked").exists()
 
 
@@ -378,3 +388,23 @@ def test_every_reason_the_core_gives_has_a_wording():
     assert codes >= {"no_history", "base_recent", "base_overall", "few_on_time", "trend_worsening"}
     assert codes <= set(WORDING)
     assert all(explain(score(everything, day)))
+
+
+def test_stored_reasons_of_a_suggestion_are_worded_and_plain_text_is_kept(business):
+    from django.utils import translation
+
+    from betaald.plans.templatetags.plans import suggestion_reason, word, worded
+
+    monthly_invoices(business, date(2025, 1, 1), 12, days_late=45)
+    suggestions_refresh(organisation=business.organisation, today=date(2026, 1, 31))
+    suggestion = TermSuggestion.objects.filter(customer=business).first()
+    assert suggestion_reason(suggestion).startswith("grade E: paid on average")
+    with translation.override("nl"):
+        assert suggestion_reason(suggestion).startswith("score E: gemiddeld")
+    suggestion.details = {}
+    assert suggestion_reason(suggestion) == suggestion.reason
+    suggestion.grade = ""
+    suggestion.details = {"reasons": [{"code": "insolvent", "text": "x"}]}
+    assert suggestion_reason(suggestion) == "insolvency registered: very high"
+    assert worded(["plain", {"code": "unknown", "text": "as is"}]) == ["plain", "as is"]
+    assert word("grade", {}, "fallback") == "fallback"  # missing values: the English text

@@ -3,7 +3,8 @@ language (the pure core words them in English and gives a code with the values).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
@@ -35,11 +36,57 @@ WORDING: dict[str, Callable[[], str]] = {
 }
 
 
+RISK_WORDING: dict[str, Callable[[], str]] = {
+    "age_unknown": lambda: _("age of the company unknown (%(points)s)"),
+    "younger_than_1": lambda: _("company younger than one year (%(points)s)"),
+    "younger_than_3": lambda: _("company younger than three years (%(points)s)"),
+    "established": lambda: _("company three years or older (%(points)s)"),
+    "no_limit": lambda: _("no credit limit set (%(points)s)"),
+    "over_limit": lambda: _(
+        "open plus this order (%(exposure)s) exceeds the limit %(limit)s (%(points)s)"
+    ),
+    "near_limit": lambda: _("open plus this order uses more than 80%% of the limit (%(points)s)"),
+    "no_history_here": lambda: _("no payment history at this organisation (%(points)s)"),
+    "grade": lambda: _("payment grade %(grade)s (%(points)s)"),
+    "insolvent": lambda: _("insolvency registered: very high"),
+    "blocked": lambda: _("customer blocked for new work: very high"),
+}
+
+
+def word(code: str, values: dict[str, str], text: str) -> str:
+    """One reason in the active language; the core's English text if the code is unknown."""
+    wording = WORDING.get(code) or RISK_WORDING.get(code)
+    if wording is None:
+        return text
+    try:
+        return wording() % values
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
 @register.filter
 def explain(score: Score) -> list[str]:
     """The reasons of a score, worded in the active language."""
-    worded = []
-    for reason in score.explained:
-        wording = WORDING.get(reason.code)
-        worded.append(wording() % dict(reason.values) if wording else reason.text)
-    return worded
+    return [word(r.code, dict(r.values), r.text) for r in score.explained]
+
+
+@register.filter
+def worded(reasons: Iterable[Any]) -> list[str]:
+    """Stored reasons (`services.as_stored`; plain strings are shown as they are)."""
+    return [
+        word(r.get("code", ""), r.get("values") or {}, r.get("text", ""))
+        if isinstance(r, dict)
+        else str(r)
+        for r in reasons or []
+    ]
+
+
+@register.filter
+def suggestion_reason(suggestion: Any) -> str:
+    """Why a change of terms is suggested, in the active language."""
+    stored = (suggestion.details or {}).get("reasons")
+    if not stored:
+        return str(suggestion.reason)
+    prefix = _("grade %(grade)s") % {"grade": suggestion.grade} if suggestion.grade else ""
+    text = "; ".join(worded(stored))
+    return f"{prefix}: {text}" if prefix else text
