@@ -350,11 +350,15 @@ def _issue(locked: Invoice, issued_on: date, actor: Any) -> list[str]:
 
 
 @transaction.atomic
-def invoice_issue(*, invoice: Invoice, actor: Any, issued_on: date) -> tuple[Invoice, list[str]]:
-    """Issue a draft: check it, number it, freeze it. Returns the invoice and any warnings."""
+def invoice_issue(
+    *, invoice: Invoice, actor: Any, issued_on: date, send: bool = True
+) -> tuple[Invoice, list[str]]:
+    """Issue a draft: check it, number it, freeze it, and (unless `send` is false, e.g. for an
+    invoice imported from elsewhere) queue its email at once. Returns the invoice and any
+    warnings."""
     locked = _lock_draft(invoice)
     warnings = _issue(locked, issued_on, actor)
-    if locked.kind == InvoiceKind.INVOICE:  # issue 6: the invoice goes out at once (idempotent)
+    if send and locked.kind == InvoiceKind.INVOICE:  # the invoice goes out at once (idempotent)
         from betaald.letters.services import invoice_send
 
         transaction.on_commit(lambda: invoice_send(invoice=locked, actor=actor))

@@ -211,3 +211,15 @@ def test_processes_issuing_at_once_never_share_a_number():
         process.join(timeout=60)
     assert numbers == [f"2026-{n:05d}" for n in range(1, 9)]
     assert sorted(Invoice.objects.values_list("number", flat=True)) == numbers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issuing_queues_the_invoice_email_once_unless_told_not_to():
+    from betaald.letters.models import Message
+
+    customer = CustomerFactory()
+    issued_invoice(customer)
+    assert Message.objects.filter(customer=customer, kind="invoice").count() == 1
+    quiet = draft(customer, lines=[LineInput("Werk", "1", "10.00", "21")])
+    invoice_issue(invoice=quiet, actor=None, issued_on=date(2026, 3, 2), send=False)
+    assert Message.objects.filter(customer=customer, kind="invoice").count() == 1
