@@ -48,6 +48,7 @@ from betaald.organisations.services import (
 )
 from betaald.payments.models import Payment
 from betaald.payments.services import customer_credit, payment_register
+from betaald.plans.selectors import customer_flags
 from betaald.rates.selectors import rate_table_is_stale
 from betaald.web.access import local_today, organisation_of, writer_required
 from betaald.web.forms import (
@@ -232,6 +233,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payments": payments,
             "events": events,
             "credit": customer_credit(customer),
+            "flags": customer_flags(customer),
             "outbox": Message.objects.filter(customer=customer)
             .select_related("invoice")
             .order_by("-created_at")[:50],
@@ -409,6 +411,11 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "vat_groups": vat_groups(invoice),
             "allocations": allocations,
             "credit_notes": with_balance(invoice.credit_notes.all()),
+            "flags": (
+                customer_flags(invoice.customer, invoice.total)
+                if invoice.status == InvoiceStatus.DRAFT
+                else []
+            ),
             "dunning_next": (
                 next_step_for_invoice(invoice, day)
                 if invoice.status == InvoiceStatus.ISSUED and invoice.kind == InvoiceKind.INVOICE
@@ -496,8 +503,11 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Draft invoice saved. Check it and issue it."))
                 return redirect("web:invoice_detail", pk=invoice.pk)
+    flags = customer_flags(initial["customer"]) if "customer" in initial else []
     return render(
-        request, "web/invoice_form.html", {"form": form, "formset": formset, "invoice": None}
+        request,
+        "web/invoice_form.html",
+        {"form": form, "formset": formset, "invoice": None, "flags": flags},
     )
 
 

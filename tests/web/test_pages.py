@@ -264,3 +264,21 @@ def test_an_api_token_is_shown_once_and_can_be_revoked(member, client_of):
     client_of.post(reverse("web:token_revoke", args=[token.pk]))
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_a_prepayment_customer_is_flagged_on_the_new_invoice_and_the_draft(member, client_of):
+    from betaald.debtors.services import customer_set_status
+    from betaald.invoices.services import LineInput, invoice_create_draft
+
+    customer = CustomerFactory(organisation=member.organisation)
+    customer_set_status(customer=customer, status="prepayment", actor=None, reason="score E")
+    page = client_of.get(reverse("web:invoice_create") + f"?customer={customer.pk}")
+    assert 'data-testid="customer-flags"' in page.content.decode()
+    invoice = invoice_create_draft(
+        organisation=member.organisation,
+        customer=customer,
+        actor=None,
+        lines=[LineInput("Werk", "1", "10.00", "21")],
+    )
+    detail = client_of.get(reverse("web:invoice_detail", args=[invoice.pk])).content.decode()
+    assert 'data-testid="customer-flags"' in detail
