@@ -335,6 +335,7 @@ def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
         ).values_list("invoice_id", flat=True)
     )
     credits = customer_credits(customer_ids) if customer_ids else {}
+    _fourteen_day_posted(states)
     claims: list[Claim] = []
     for invoice in invoices:
         customer = invoice.customer
@@ -378,6 +379,34 @@ def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
             )
         claims.append(claim)
     return claims
+
+
+def _fourteen_day_posted(states: dict[int, DunningState]) -> None:
+    """Move the 14-dagenbrief's term to the day the letter was really posted, when the outbox
+    records a later posting day than the run day (a print batch posted the next day): costs
+    are never charged before the term of the letter as posted (art. 6:96 lid 6 BW)."""
+    from betaald.letters.models import Message
+
+    waiting = [i for i, s in states.items() if s.fourteen_day_costs_due_from is not None]
+    if not waiting:
+        return
+    posted: dict[int, date] = {}
+    for invoice_id, posted_on in Message.objects.filter(
+        invoices__in=waiting,
+        kind=core.MessageKind.FOURTEEN_DAY_LETTER.value,
+        channel=core.Channel.LETTER.value,
+        posted_on__isnull=False,
+    ).values_list("invoices", "posted_on"):
+        if invoice_id in states and posted_on is not None:
+            posted[invoice_id] = max(posted_on, posted.get(invoice_id, posted_on))
+    for invoice_id, posted_on in posted.items():
+        due_from = charging.fourteen_day_deadline(posted_on).costs_due_from
+        state = states[invoice_id]
+        if (
+            state.fourteen_day_costs_due_from is None
+            or due_from > state.fourteen_day_costs_due_from
+        ):
+            state.fourteen_day_costs_due_from = due_from
 
 
 def _settle_state(claim: Claim, today: date | None, *, processed: bool = False) -> None:

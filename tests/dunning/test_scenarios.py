@@ -406,3 +406,19 @@ def test_an_invoice_issued_from_an_old_draft_gets_its_state_at_the_next_run(busi
     invoice, _warnings = invoice_issue(invoice=draft, actor=owner, issued_on=date(2026, 1, 7))
     run(date(2026, 1, 8))
     assert DunningState.objects.filter(invoice=invoice).exists()
+
+
+def test_costs_wait_for_the_term_of_the_14_dagenbrief_as_really_posted(consumer):
+    """Art. 6:96 lid 6 BW: the term runs from receipt of the letter as posted; a letter posted
+    days after the run moves the day costs become due."""
+    invoice = invoice_for(consumer)
+    due = invoice.due_on
+    run_days(due, due + timedelta(days=21))
+    letter = Message.objects.get(customer=consumer, kind="final_notice_14_day", channel="letter")
+    letter_day = due + timedelta(days=21)
+    Message.objects.filter(pk=letter.pk).update(posted_on=letter_day + timedelta(days=7))
+    run_days(due + timedelta(days=22), due + timedelta(days=60))
+    costs = StepExecution.objects.get(invoice=invoice, step__code="costs")
+    from betaald.core.calendar import fourteen_day_term
+
+    assert costs.executed_on >= fourteen_day_term(letter_day + timedelta(days=7)).costs_due_from
