@@ -600,14 +600,17 @@ def _book_chunk(
         todo.append(row)
     payments = payments_register_bulk(organisation=organisation, items=items, actor=actor)
     link = BankTransaction.payments.through
-    link.objects.bulk_create(
+    bulk.insert(
+        link,
         [
             link(banktransaction_id=row.pk, payment_id=payment.pk)
             for row, payment in zip(booked, payments, strict=True)
-        ]
+        ],
+        ["banktransaction", "payment"],
     )
     bulk.update(BankTransaction, todo, ["candidates", "status", "matched_at", "customer"])
-    Event.objects.bulk_create(
+    bulk.insert(
+        Event,
         [
             event_build(
                 name="bank.transaction.matched"
@@ -624,7 +627,8 @@ def _book_chunk(
                 },
             )
             for row in todo
-        ]
+        ],
+        bulk.concrete_names(Event),
     )
 
 

@@ -10,18 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
 from betaald.audit.services import event_build, event_record
 from betaald.core.allocation import Claim, allocate_payment
 from betaald.core.errors import DomainError
-from betaald.core.money import ZERO, to_money
+from betaald.core.money import ZERO, round_cents, to_money
 from betaald.debtors.models import Customer
+from betaald.dunning import bulk
 from betaald.invoices.models import Invoice
 from betaald.invoices.selectors import invoices_open
 from betaald.organisations.models import Organisation
@@ -65,7 +67,6 @@ BULK_CHUNK = 2000
 # The item fields errors are reported under: by `payments_register_bulk` as
 # `items[<index>].<field>`, by `payment_register` under its own argument names.
 _SINGLE_FIELDS = {"customer_id": "customer", "designated_invoice_id": "designated_invoice"}
-_PAYMENT_FIELDS = {"customer": "customer_id", "designated_invoice": "designated_invoice_id"}
 
 
 class _Fields:
@@ -99,18 +100,38 @@ def _payment_for(
         designated_invoice_id=item.designated_invoice_id,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    try:
-        # The foreign keys are checked in bulk by the caller; the check constraint holds
-        # because the amount is above zero.
-        payment.full_clean(
-            exclude=["organisation", "customer", "designated_invoice", "created_by", "reverses"],
-            validate_unique=False,
-            validate_constraints=False,
-        )
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        raise fields.error(index, _PAYMENT_FIELDS.get(field, field), messages) from None
+    for name in _CHECKED_FIELDS:
+        # What `full_clean` would check of a new payment, without its queries: the foreign
+        # keys are checked in bulk by the caller and the amount is above zero.
+        model_field = cast("Field[Any, Any]", Payment._meta.get_field(name))
+        try:
+            model_field.clean(getattr(payment, name), payment)
+        except ValidationError as exc:
+            raise fields.error(index, name, exc.messages) from None
     return payment
+
+
+_CHECKED_FIELDS = ("amount", "received_on", "description", "counterparty_iban")
+
+
+def _insert_payments(payments: list[Payment]) -> None:
+    """Insert new payments and set their ids: on PostgreSQL the ids are taken from the
+    sequence first and the rows written with COPY (several times faster than `bulk_create`)."""
+    if connection.vendor != "postgresql":
+        Payment.objects.bulk_create(payments)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Payment._meta.db_table, len(payments)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for payment, pk in zip(payments, ids, strict=True):
+        payment.pk = pk
+    bulk.insert(Payment, payments, ["id", *bulk.concrete_names(Payment)])
+    for payment in payments:
+        payment._state.adding = False
+        payment._state.db = connection.alias
 
 
 def _lock_customers(organisation: Organisation, customer_ids: set[int]) -> set[int]:
@@ -143,7 +164,9 @@ def _open_invoices(
         .values_list(*_OPEN_FIELDS)
     )
     for pk, customer_id, number, due_on, open_amount in rows:
-        by_customer[customer_id].append(_OpenInvoice(pk, number, due_on, Decimal(open_amount)))
+        # round_cents: SQLite computes the balance in floating point (0.580000000000001).
+        amount = round_cents(Decimal(open_amount))
+        by_customer[customer_id].append(_OpenInvoice(pk, number, due_on, amount))
     return by_customer
 
 
@@ -300,16 +323,21 @@ def _register(
             booked.append((payment, allocations))
             for _invoice, allocation in allocations:
                 refresh_on[allocation.invoice_id] = payment.received_on
-        Payment.objects.bulk_create([payment for payment, _a in booked])
-        Allocation.objects.bulk_create(
-            [allocation for _p, allocations in booked for _i, allocation in allocations]
-        )
-        Event.objects.bulk_create(
+        _insert_payments([payment for payment, _a in booked])
+        rows = []
+        for payment, allocations in booked:
+            for _invoice, allocation in allocations:
+                allocation.payment_id = payment.pk
+                rows.append(allocation)
+        bulk.insert(Allocation, rows, bulk.concrete_names(Allocation))
+        bulk.insert(
+            Event,
             [
                 event
                 for payment, allocations in booked
                 for event in _events(organisation, payment, allocations, actor)
-            ]
+            ],
+            bulk.concrete_names(Event),
         )
     from betaald.dunning.services import dunning_refresh_invoices
 
