@@ -56,6 +56,6 @@ def test_next_step_forecast_and_approval_queue_in_the_browser(live_server, page,
     screenshot("dunning-approvals")
     page.check(f"input[name=execution][value='{waiting.pk}']")
     page.click("button[name=decision][value=approve]")
-    page.wait_for_selector("text=Nothing waits for approval.")
+    page.wait_for_selector("[data-testid=approval-queue] tbody td.muted")
     waiting.refresh_from_db()
     assert waiting.status == "done"
