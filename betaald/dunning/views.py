@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -52,6 +53,16 @@ def _writer(request: HttpRequest) -> Any:
     if membership is None or not membership.can_write:
         raise PermissionDenied(_("Your role can only read."))
     return organisation
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Redirect to the `next` field if it is a path on this site, else to `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
 
 
 def _today() -> Any:
@@ -172,7 +183,7 @@ def customer_policy(request: HttpRequest, pk: int) -> HttpResponse:
             customer=customer, policy=form.cleaned_data["policy"], actor=request.user
         )
         messages.success(request, _("The dunning policy of the customer was changed."))
-    return redirect(request.POST.get("next") or "dunning:index")
+    return _back(request, "dunning:index")
 
 
 # ---------------------------------------------------------------------- invoice: next step
@@ -259,7 +270,7 @@ def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
         hold=hold, actor=request.user, reason=request.POST.get("reason", ""), today=_today()
     )
     messages.success(request, _("The hold was released."))
-    return redirect(request.POST.get("next") or "dunning:index")
+    return _back(request, "dunning:index")
 
 
 # ------------------------------------------------------------------------------ forecast

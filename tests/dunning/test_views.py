@@ -160,3 +160,23 @@ def test_the_include_tag_renders_on_any_page(business, rf, owner):
         Context({"invoice": invoice, "request": rf.get("/")})
     )
     assert 'data-testid="dunning-next-step"' in html
+
+
+def test_releasing_a_hold_never_redirects_off_site(client_owner, business, owner):
+    from betaald.dunning.services import hold_add
+
+    invoice = invoice_for(business)
+    hold = hold_add(
+        customer=business,
+        invoice=invoice,
+        kind="manual",
+        actor=owner,
+        starts_on=invoice.issued_on,
+        reason="Even wachten",
+    )
+    response = client_owner.post(
+        reverse("dunning:hold_release", args=[hold.pk]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("dunning:index")
+    hold.refresh_from_db()
+    assert hold.released_at is not None
