@@ -9,31 +9,42 @@ lid 7 BW) and freezes the result as strings for the message context.
 from __future__ import annotations
 
 import functools
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-
-from django.conf import settings
 
 from betaald.core import dunning as core
 from betaald.core.calendar import Deadline, fourteen_day_term
 from betaald.core.collection_costs import CollectionCosts, business_costs, collection_costs
 from betaald.core.interest import contractual_interest, statutory_interest
 from betaald.core.money import ZERO, round_cents
-from betaald.core.rates import RateKind, RateTable, StaleRate, parse_rate_csv
+from betaald.core.rates import RateKind, RateTable, StaleRate
 
 ONE_DAY = timedelta(days=1)
-RATE_FILES = {
-    RateKind.STATUTORY: "wettelijke_rente.csv",
-    RateKind.COMMERCIAL: "handelsrente.csv",
-}
 
 
 @functools.lru_cache(maxsize=4)
 def rate_table(kind: str) -> RateTable:
-    """The statutory rate table of `kind`, from the data shipped with `betaald.rates`."""
-    path = settings.BASE_DIR / "betaald" / "rates" / "data" / RATE_FILES[RateKind(kind)]
-    return parse_rate_csv(path.read_text(encoding="utf-8"), kind=kind)
+    """The statutory rate table of `kind` as the administrator keeps it (`betaald.rates`:
+    the database rows, else the packaged tables). Cached per run: `reload_calendar_data()`."""
+    from betaald.rates.selectors import rate_table as current_rate_table
+
+    return current_rate_table(RateKind(kind).value)
+
+
+@functools.lru_cache(maxsize=1)
+def holidays() -> Container[date]:
+    """The Atw holidays including the administrator's overrides (equated days by decree)."""
+    from betaald.rates.selectors import atw_holidays
+
+    return atw_holidays()
+
+
+def reload_calendar_data() -> None:
+    """Forget the cached rate tables and holidays (called at the start of every run)."""
+    rate_table.cache_clear()
+    holidays.cache_clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +219,7 @@ def costs_if_unpaid(principals: list[Decimal], *, vat_applies: bool) -> Collecti
 
 def fourteen_day_deadline(posted_on: date) -> Deadline:
     """The term of a 14-dagenbrief posted on `posted_on` (core calendar, art. 6:96 lid 6 BW)."""
-    return fourteen_day_term(posted_on)
+    return fourteen_day_term(posted_on, holidays=holidays())
 
 
 def _pro_rata(total: Decimal, weights: list[Decimal]) -> list[Decimal]:

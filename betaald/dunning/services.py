@@ -695,6 +695,7 @@ def dunning_run(
     run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
+    charging.reload_calendar_data()  # rates and holidays as the administrator keeps them now
     report = RunReport()
     try:
         if dry_run:
