@@ -35,6 +35,7 @@ def member():
 @pytest.fixture
 def browser(member):
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # assertions read the English text
     client.force_login(member.user)
     return client
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +28,7 @@ def member():
 @pytest.fixture
 def client_of(member):
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # assertions read the English text
     client.force_login(member.user)
     return client
 
