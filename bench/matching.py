@@ -270,6 +270,20 @@ def setup(args: argparse.Namespace) -> tuple[int, Path]:
     return book.organisation.pk, path
 
 
+def timed(module: Any, name: str, totals: dict[str, float]) -> None:
+    """Wrap `module.name` so that the wall time spent in it adds up in `totals[name]`."""
+    original = getattr(module, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
+
+    setattr(module, name, wrapper)
+
+
 def stages(args: argparse.Namespace) -> None:
     from betaald.bank.models import BankTransaction, TransactionStatus
     from betaald.bank.services import (
@@ -344,6 +358,15 @@ def stages(args: argparse.Namespace) -> None:
     del pending
     sample = ids[: args.book_sample] if args.book_sample else ids
     t0, c0 = time.perf_counter(), time.process_time()
+    import betaald.bank.services as bank_services
+    import betaald.dunning.services as dunning_services
+    import betaald.payments.services as payment_services
+
+    phases: dict[str, float] = {}
+    timed(bank_services, "_book_chunk", phases)
+    timed(payment_services, "payments_register_bulk", phases)
+    timed(payment_services, "_open_invoices", phases)
+    timed(dunning_services, "dunning_refresh_invoices", phases)
     if args.profile:
         import cProfile
         import pstats
@@ -363,6 +386,17 @@ def stages(args: argparse.Namespace) -> None:
         f"{t_book:.1f} s (cpu {time.process_time() - c0:.1f} s) for {len(sample):,} lines "
         f"{outcome} = {per_line * 1000:.2f} ms/line"
         + ("" if len(sample) == len(ids) else f"; all {len(ids):,} lines ~ {full_book:.0f} s"),
+    )
+    book = phases.get("_book_chunk", 0.0)
+    register = phases.get("payments_register_bulk", 0.0)
+    dunning = phases.get("dunning_refresh_invoices", 0.0)
+    report(
+        "  of which",
+        f"read + decide {t_book - book:.1f} s; booking chunks {book:.1f} s = payments "
+        f"{register:.1f} s (open invoices read {phases.get('_open_invoices', 0.0):.1f} s, "
+        f"dunning refresh {dunning:.1f} s, allocation and writes "
+        f"{register - dunning - phases.get('_open_invoices', 0.0):.1f} s) + transaction "
+        f"statuses, links and audit {book - register:.1f} s",
     )
     from betaald.audit.models import Event
     from betaald.payments.models import Allocation, Payment
