@@ -19,11 +19,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from betaald.audit.models import Event
 from betaald.audit.services import event_record
@@ -81,6 +83,32 @@ STATE_FIELDS = [
 # ------------------------------------------------------------------------------------ policies
 
 
+# The names of the default policies and steps (English in the core), in the organisation's
+# language (Dutch first) when they are installed; the user can rename them afterwards.
+DEFAULT_NAMES = {
+    "Business": gettext_lazy("Business"),
+    "Consumer": gettext_lazy("Consumer"),
+    "Late fee": gettext_lazy("Late fee"),
+    "Friendly reminder": gettext_lazy("Friendly reminder"),
+    "Reminder": gettext_lazy("Reminder"),
+    "Call": gettext_lazy("Call"),
+    "Aanmaning / sommatie": gettext_lazy("Aanmaning / sommatie"),
+    "Final notice and hand-over proposal": gettext_lazy("Final notice and hand-over proposal"),
+    "Second reminder": gettext_lazy("Second reminder"),
+    "14-dagenbrief": gettext_lazy("14-dagenbrief"),
+    "Costs and interest charged": gettext_lazy("Costs and interest charged"),
+    "Hand-over proposal": gettext_lazy("Hand-over proposal"),
+    "Late fee warning": gettext_lazy("Late fee warning"),
+    "Late fee charged": gettext_lazy("Late fee charged"),
+    "Stop working together": gettext_lazy("Stop working together"),
+}
+
+
+def default_name(name: str) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(DEFAULT_NAMES.get(name, name))
+
+
 @transaction.atomic
 def dunning_policies_install_defaults(
     *, organisation: Organisation, actor: Any = None
@@ -95,7 +123,7 @@ def dunning_policies_install_defaults(
             organisation=organisation,
             code=default.code,
             defaults={
-                "name": default.name,
+                "name": default_name(default.name),
                 "debtor_kind": default.debtor_kind.value,
                 "minimum_amount": default.minimum_amount,
             },
@@ -104,7 +132,11 @@ def dunning_policies_install_defaults(
             continue
         DunningStep.objects.bulk_create(
             [
-                DunningStep(policy=policy, position=index, **step_fields_from_core(step))
+                DunningStep(
+                    policy=policy,
+                    position=index,
+                    **{**step_fields_from_core(step), "name": default_name(step.name)},
+                )
                 for index, step in enumerate(default.steps)
             ]
         )
