@@ -45,7 +45,7 @@ def test_the_invoice_page_shows_the_next_step_date_and_cost(client_owner, busine
     body = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="dunning-next-step"' in body
-    assert "Laatste aanmaning en voorstel tot overdracht" in body  # installed in Dutch (LANGUAGE_CODE)
+    assert "Laatste aanmaning en voorstel tot overdracht" in body  # default names are Dutch
     assert 'data-testid="simulation"' in body
 
 
