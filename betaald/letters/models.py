@@ -23,6 +23,7 @@ class MessageKind(models.TextChoices):
     PLAN_INSTALMENT_REMINDER = "plan_instalment_reminder", _("Plan instalment reminder")
     PROMISE_CONFIRMATION = "promise_confirmation", _("Promise to pay confirmation")
     HANDOVER_NOTICE = "handover_notice", _("Hand-over notice")
+    DISPUTE_DECISION = "dispute_decision", _("Decision on a dispute")
 
 
 class Channel(models.TextChoices):

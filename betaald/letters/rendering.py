@@ -95,6 +95,8 @@ PLACEHOLDERS: dict[str, str] = {
     "promise.amount": "promise to pay: the amount promised",
     "promise.due_on": "promise to pay: the date promised",
     "handover.party": "hand-over: the agency, bailiff or lawyer",
+    "dispute.reason": "dispute decision: what the customer disputed",
+    "dispute.decision": "dispute decision: the explanation of the decision",
     "forloop.counter": "position in a {% for %} loop",
     "forloop.first": "first item in a loop",
     "forloop.last": "last item in a loop",
@@ -517,6 +519,10 @@ def display_context(
             "due_on": day(_day(promise.get("due_on"), "promise.due_on")),
         },
         "handover": {"party": str((context.get("handover") or {}).get("party", ""))},
+        "dispute": {
+            "reason": str((context.get("dispute") or {}).get("reason", "")),
+            "decision": str((context.get("dispute") or {}).get("decision", "")),
+        },
         # Not placeholders: what the layout needs.
         "sender": sender,
         "address_lines": [str(line) for line in recipient.get("address_lines") or []],
@@ -836,4 +842,8 @@ def sample_context() -> dict[str, Any]:
         "instalment": {"number": 2, "due_on": "2027-01-01", "amount": "1000.00"},
         "promise": {"amount": "3000.00", "due_on": "2026-12-15"},
         "handover": {"party": "Incassobureau Voorbeeld"},
+        "dispute": {
+            "reason": "Niet geleverd",
+            "decision": "De afleverbon is op 12 januari getekend.",
+        },
     }

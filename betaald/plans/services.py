@@ -20,7 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from betaald.audit.services import event_record
@@ -916,7 +916,26 @@ def dispute_reject(*, dispute: Dispute, actor: Any, today: date, note: str) -> D
     dispute = _lock_open(dispute)
     if not note.strip():
         raise ValidationError({"note": _("explain the decision to the customer")})
-    return _resolve(dispute, DisputeStatus.REJECTED, actor, today, note, None)
+    resolved = _resolve(dispute, DisputeStatus.REJECTED, actor, today, note, None)
+    # Dunning resumes, so the customer first hears why (issue 8: "a message explaining it").
+    with translation.override(dispute.customer.language):
+        reason = str(dispute.get_reason_display())
+    message_queue(
+        organisation=dispute.organisation,
+        customer=dispute.customer,
+        kind=MessageKind.DISPUTE_DECISION,
+        channel="email",
+        fallback_channels=["letter"],
+        context={
+            "date": today.isoformat(),
+            "dispute": {"reason": reason, "decision": note.strip()},
+            "invoices": _invoice_context([dispute.invoice]),
+        },
+        unique_key=f"dispute:{dispute.pk}:decision",
+        invoices=[dispute.invoice],
+        actor=actor,
+    )
+    return resolved
 
 
 # ------------------------------------------------------------------ credit, limits, terms

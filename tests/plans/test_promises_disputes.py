@@ -199,6 +199,19 @@ def test_a_rejected_dispute_needs_an_explanation_and_dunning_resumes(business, o
     opened.refresh_from_db()
     assert opened.status == DisputeStatus.REJECTED
     assert opened.resolution == "Afleverbon getekend op 12 januari"
+    from betaald.letters.models import Message
+    from betaald.letters.rendering import render_message
+
+    decision = Message.objects.get(kind="dispute_decision", customer=business)
+    assert decision.context["dispute"]["decision"] == "Afleverbon getekend op 12 januari"
+    rendered = render_message(
+        organisation_id=decision.organisation_id,
+        kind=decision.kind,
+        language=decision.language,
+        context=decision.context,
+        recipient=decision.recipient,
+    )
+    assert "Afleverbon getekend op 12 januari" in rendered.html
     walk(DAY + timedelta(days=6), DAY + timedelta(days=6))
     assert steps_of(invoice)[-1][2] == DAY + timedelta(days=6)
     with pytest.raises(ValidationError, match="already resolved"):
