@@ -2,6 +2,10 @@
 
 Payments and allocations are append-only. What a payment does not allocate stays as the
 customer's credit (derived: amount minus allocations).
+
+`payments_register_bulk` is the one booking path: `payment_register` books a batch of one, the
+bank matching books a statement's matches in chunks; both give the result of registering the
+payments one by one in date order.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ BULK_CHUNK = 2000
 # The item fields errors are reported under: by `payments_register_bulk` as
 # `items[<index>].<field>`, by `payment_register` under its own argument names.
 _SINGLE_FIELDS = {"customer_id": "customer", "designated_invoice_id": "designated_invoice"}
+_CHECKED_FIELDS = ("amount", "received_on", "description", "counterparty_iban")
 
 
 class _Fields:
@@ -109,9 +114,6 @@ def _payment_for(
         except ValidationError as exc:
             raise fields.error(index, name, exc.messages) from None
     return payment
-
-
-_CHECKED_FIELDS = ("amount", "received_on", "description", "counterparty_iban")
 
 
 def _insert_payments(payments: list[Payment]) -> None:
