@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,21 +37,7 @@ from betaald.dunning.models import (
 )
 from betaald.invoices.models import Invoice
 from betaald.letters.models import Message
-
-
-def _organisation(request: HttpRequest) -> Any:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise PermissionDenied(_("You do not belong to an organisation."))
-    return organisation
-
-
-def _writer(request: HttpRequest) -> Any:
-    organisation = _organisation(request)
-    membership = getattr(request, "membership", None)
-    if membership is None or not membership.can_write:
-        raise PermissionDenied(_("Your role can only read."))
-    return organisation
+from betaald.web.access import local_today, organisation_of, writer_of
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -65,10 +50,6 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-def _today() -> Any:
-    return timezone.localdate()
-
-
 def _errors(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
@@ -76,8 +57,8 @@ def _errors(error: ValidationError) -> str:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
-    today = _today()
+    organisation = organisation_of(request)
+    today = local_today()
     return render(
         request,
         "dunning/index.html",
@@ -95,7 +76,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def policy_list(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     policies = DunningPolicy.objects.filter(organisation=organisation).prefetch_related("steps")
     return render(request, "dunning/policy_list.html", {"policies": policies})
 
@@ -130,12 +111,12 @@ def _step_initial(policy: DunningPolicy) -> list[dict[str, Any]]:
 
 
 def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     policy = None
     if pk is not None:
         policy = get_object_or_404(DunningPolicy, pk=pk, organisation=organisation)
     if request.method == "POST":
-        organisation = _writer(request)
+        organisation = writer_of(request)
         form = PolicyForm(request.POST, instance=policy)
         formset = StepFormSet(request.POST, prefix="steps")
         if form.is_valid() and formset.is_valid():
@@ -175,7 +156,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_POST
 def customer_policy(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     customer = get_object_or_404(Customer, pk=pk, organisation=organisation)
     form = CustomerPolicyForm(request.POST, organisation=organisation)
     if form.is_valid():
@@ -190,13 +171,13 @@ def customer_policy(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def invoice_next(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     invoice = get_object_or_404(
         Invoice.objects.select_related("customer", "organisation"),
         pk=pk,
         organisation=organisation,
     )
-    today = _today()
+    today = local_today()
     view = selectors.next_step_for_invoice(invoice, today)
     simulate_form = SimulateForm(request.GET or None, organisation=organisation)
     path = None
@@ -238,7 +219,7 @@ def invoice_next(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def hold_add(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     invoice = get_object_or_404(Invoice, pk=pk, organisation=organisation)
     form = HoldForm(request.POST)
     if form.is_valid():
@@ -264,10 +245,10 @@ def hold_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     hold = get_object_or_404(Hold, pk=pk, organisation=organisation)
     services.hold_release(
-        hold=hold, actor=request.user, reason=request.POST.get("reason", ""), today=_today()
+        hold=hold, actor=request.user, reason=request.POST.get("reason", ""), today=local_today()
     )
     messages.success(request, _("The hold was released."))
     return _back(request, "dunning:index")
@@ -277,8 +258,8 @@ def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def forecast(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
-    today = _today()
+    organisation = organisation_of(request)
+    today = local_today()
     days = selectors.forecast(organisation, today)
     totals = {
         "invoices": sum(d.invoices for d in days),
@@ -297,9 +278,9 @@ def forecast(request: HttpRequest) -> HttpResponse:
 
 
 def approvals(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     if request.method == "POST":
-        organisation = _writer(request)
+        organisation = writer_of(request)
         form = ApprovalForm(request.POST)
         ids = [int(i) for i in request.POST.getlist("execution") if i.isdigit()]
         if not ids:
@@ -311,7 +292,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
                         organisation=organisation,
                         execution_ids=ids,
                         actor=request.user,
-                        today=_today(),
+                        today=local_today(),
                     )
                     messages.success(request, _("%(n)d steps carried out.") % {"n": done})
                 else:
@@ -334,13 +315,13 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def run_now(request: HttpRequest) -> HttpResponse:
-    organisation = _writer(request)
-    run = services.run_request(organisation=organisation, actor=request.user, today=_today())
+    organisation = writer_of(request)
+    run = services.run_request(organisation=organisation, actor=request.user, today=local_today())
     return redirect("dunning:run_detail", pk=run.pk)
 
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     run = get_object_or_404(DunningRun, pk=pk, organisation=organisation)
     template = (
         "dunning/_run_progress.html"
@@ -363,20 +344,20 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def worklist(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
-    today = _today()
+    organisation = organisation_of(request)
+    today = local_today()
     mine = request.GET.get("mine") == "1"
     tasks = selectors.worklist(organisation, today, user=request.user if mine else None)
     return render(request, "dunning/worklist.html", {"tasks": tasks, "today": today, "mine": mine})
 
 
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     task = get_object_or_404(
         CallTask.objects.select_related("customer", "invoice"), pk=pk, organisation=organisation
     )
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         form = TaskOutcomeForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -386,7 +367,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         task=task,
                         outcome=data["outcome"],
                         actor=request.user,
-                        today=_today(),
+                        today=local_today(),
                         note=data["note"],
                         promised_on=data["promised_on"],
                         contact_email=data["contact_email"],
@@ -408,7 +389,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def task_take(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     task = get_object_or_404(CallTask, pk=pk, organisation=organisation)
     services.call_task_assign(task=task, user=request.user, actor=request.user)
     return redirect("dunning:task_detail", pk=task.pk)
@@ -416,7 +397,7 @@ def task_take(request: HttpRequest, pk: int) -> HttpResponse:
 
 def execution_list(request: HttpRequest) -> HttpResponse:
     """Recent steps carried out (the dunning part of the outbox)."""
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     rows = (
         StepExecution.objects.filter(organisation=organisation, status=ExecutionStatus.DONE)
         .select_related("invoice", "customer", "step")

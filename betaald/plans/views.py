@@ -11,11 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -49,25 +48,7 @@ from betaald.plans.models import (
     PromiseStatus,
     TermSuggestion,
 )
-
-
-def _organisation(request: HttpRequest) -> Any:
-    organisation = getattr(request, "organisation", None)
-    if organisation is None:
-        raise Http404(_("You do not belong to an organisation."))
-    return organisation
-
-
-def _writer(request: HttpRequest) -> Any:
-    organisation = _organisation(request)
-    membership = getattr(request, "membership", None)
-    if membership is None or not membership.can_write:
-        raise PermissionDenied(_("Your role may only read."))
-    return organisation
-
-
-def _today() -> Any:
-    return timezone.localdate()
+from betaald.web.access import local_today, organisation_of, writer_of
 
 
 def _errors_to_form(form: Any, error: ValidationError) -> None:
@@ -105,7 +86,7 @@ def _customer(request: HttpRequest, organisation: Any) -> Customer:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     return render(
         request,
         "plans/index.html",
@@ -127,7 +108,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 .filter(Q(open_amount__gt=0), status=InvoiceStatus.ISSUED, kind=InvoiceKind.INVOICE)
                 .values("customer_id"),
             ).order_by("name"),
-            "today": _today(),
+            "today": local_today(),
         },
     )
 
@@ -137,10 +118,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def plan_create(request: HttpRequest) -> HttpResponse:
     """The calculator: preview a schedule for chosen invoices, then propose or start it."""
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     customer = _customer(request, organisation)
     invoices = _open_invoices(organisation, customer)
-    today = _today()
+    today = local_today()
     preview = None
     if request.method == "POST":
         form = PlanForm(request.POST, invoices=invoices)
@@ -187,7 +168,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
                     field = error.field if error.field in form.fields else None
                     form.add_error(field, error.message)
             else:
-                _writer(request)
+                writer_of(request)
                 try:
                     plan = services.plan_create(
                         organisation=organisation,
@@ -223,9 +204,9 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 
 
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     plan = get_object_or_404(selectors.plans_for(organisation), pk=pk)
-    today = _today()
+    today = local_today()
     payments = selectors.plan_payments(plan)
     status = None
     if plan.status == PlanStatus.ACTIVE:
@@ -252,17 +233,17 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     plan = get_object_or_404(PaymentPlan, pk=pk, organisation=organisation)
     try:
         if action == "activate":
-            services.plan_activate(plan=plan, actor=request.user, today=_today())
+            services.plan_activate(plan=plan, actor=request.user, today=local_today())
             messages.success(request, _("The plan is active; dunning of its invoices pauses."))
         elif action == "cancel":
             services.plan_cancel(
                 plan=plan,
                 actor=request.user,
-                today=_today(),
+                today=local_today(),
                 reason=request.POST.get("note", ""),
             )
             messages.success(request, _("The plan is cancelled; dunning resumes."))
@@ -270,7 +251,7 @@ def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.plan_resume_dunning(
                 plan=plan,
                 actor=request.user,
-                today=_today(),
+                today=local_today(),
                 reason=request.POST.get("note", ""),
             )
             messages.success(request, _("Dunning of the plan's invoices resumes."))
@@ -285,11 +266,11 @@ def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def promise_create(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     customer = _customer(request, organisation)
     invoices = _open_invoices(organisation, customer)
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         form = PromiseForm(request.POST, invoices=invoices)
         if form.is_valid():
             data = form.cleaned_data
@@ -303,7 +284,7 @@ def promise_create(request: HttpRequest) -> HttpResponse:
                     source=data["source"],
                     note=data["note"],
                     actor=request.user,
-                    today=_today(),
+                    today=local_today(),
                 )
             except ValidationError as error:
                 _errors_to_form(form, error)
@@ -316,7 +297,7 @@ def promise_create(request: HttpRequest) -> HttpResponse:
             initial={
                 "invoices": [str(i.pk) for i in invoices],
                 "amount": sum((i.open_amount for i in invoices), ZERO),  # type: ignore[attr-defined]
-                "promised_on": _today() + timedelta(days=7),
+                "promised_on": local_today() + timedelta(days=7),
             },
         )
     return render(request, "plans/promise_form.html", {"form": form, "customer": customer})
@@ -324,11 +305,14 @@ def promise_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def promise_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     promise = get_object_or_404(Promise, pk=pk, organisation=organisation)
     try:
         services.promise_cancel(
-            promise=promise, actor=request.user, today=_today(), reason=request.POST.get("note", "")
+            promise=promise,
+            actor=request.user,
+            today=local_today(),
+            reason=request.POST.get("note", ""),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -339,26 +323,26 @@ def promise_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def dispute_create(request: HttpRequest, invoice_pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     invoice = get_object_or_404(
         Invoice.objects.select_related("customer"), pk=invoice_pk, organisation=organisation
     )
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         form = DisputeForm(request.POST, invoice=invoice, organisation=organisation)
         if form.is_valid():
             data = form.cleaned_data
             owner = None
             if data["owner"]:
-                owner = organisation.memberships.filter(user_id=data["owner"]).first()
-                owner = owner.user if owner else None
+                owner_membership = organisation.memberships.filter(user_id=data["owner"]).first()
+                owner = owner_membership.user if owner_membership else None
             try:
                 dispute = services.dispute_open(
                     invoice=invoice,
                     reason=data["reason"],
                     description=data["description"],
                     actor=request.user,
-                    today=_today(),
+                    today=local_today(),
                     owner=owner,
                     resolve_by=data["resolve_by"],
                     line=invoice.lines.filter(pk=data["line"]).first() if data["line"] else None,
@@ -374,11 +358,11 @@ def dispute_create(request: HttpRequest, invoice_pk: int) -> HttpResponse:
 
 
 def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     dispute = get_object_or_404(selectors.disputes_for(organisation), pk=pk)
     form = ResolveForm()
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         form = ResolveForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -393,7 +377,7 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _resolve(request: HttpRequest, dispute: Dispute, data: dict[str, Any]) -> None:
-    today = _today()
+    today = local_today()
     if data["decision"] == "reject":
         services.dispute_reject(dispute=dispute, actor=request.user, today=today, note=data["note"])
         return
@@ -410,7 +394,7 @@ def _resolve(request: HttpRequest, dispute: Dispute, data: dict[str, Any]) -> No
 
 
 def disputes(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     return render(
         request,
         "plans/disputes.html",
@@ -425,8 +409,8 @@ def disputes(request: HttpRequest) -> HttpResponse:
 
 
 def register(request: HttpRequest) -> HttpResponse:
-    organisation = _organisation(request)
-    rows = selectors.register(organisation, _today())
+    organisation = organisation_of(request)
+    rows = selectors.register(organisation, local_today())
     return render(
         request,
         "plans/register.html",
@@ -436,13 +420,13 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    organisation = _writer(request)
+    organisation = writer_of(request)
     suggestion = get_object_or_404(TermSuggestion, pk=pk, organisation=organisation)
     note = request.POST.get("note", "")
     try:
         if decision == "accept":
             services.suggestion_accept(
-                suggestion=suggestion, actor=request.user, today=_today(), note=note
+                suggestion=suggestion, actor=request.user, today=local_today(), note=note
             )
             messages.success(request, _("Suggestion accepted and applied."))
         elif decision == "reject":
@@ -460,16 +444,16 @@ def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespo
 
 def customer(request: HttpRequest, pk: int) -> HttpResponse:
     """Score and reasons, credit limit, credit check and the contract terms of one customer."""
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     person = get_object_or_404(Customer, pk=pk, organisation=organisation)
-    today = _today()
+    today = local_today()
     terms = ContractTerms.objects.filter(customer=person).first()
     limit_form = CreditLimitForm(initial={"credit_limit": person.credit_limit})
     check_form = CreditCheckForm()
     terms_form = ContractTermsForm(instance=terms)
     check = None
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         what = request.POST.get("form")
         try:
             if what == "limit":
@@ -534,11 +518,11 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
 
 def settings(request: HttpRequest) -> HttpResponse:
     """Which term rules suggest what, and the deposit per risk class."""
-    organisation = _organisation(request)
+    organisation = organisation_of(request)
     current = selectors.relationship_settings_for(organisation)
     form = RelationshipSettingsForm(instance=current)
     if request.method == "POST":
-        _writer(request)
+        writer_of(request)
         form = RelationshipSettingsForm(request.POST, instance=current)
         if form.is_valid():
             fields = {name: form.cleaned_data[name] for name in form.fields}
