@@ -118,7 +118,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     received = Payment.objects.filter(
         organisation=organisation, received_on__gt=day - timedelta(days=30)
     ).aggregate(total=Sum("amount"), count=Count("pk", filter=Q(amount__gt=0)))
-    stale_rates = [kind for kind in ("statutory", "commercial") if rate_table_is_stale(kind, day)]
+    rate_names = {"statutory": _("statutory interest"), "commercial": _("commercial interest")}
+    stale_rates = [name for kind, name in rate_names.items() if rate_table_is_stale(kind, day)]
     return render(
         request,
         "web/dashboard.html",
