@@ -37,6 +37,11 @@ def event_record(
     return event
 
 
+def acting_user(actor: Any) -> Any:
+    """The logged-in user behind `actor`, or None for the system, a command or a label."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def event_build(
     *,
     name: str,
@@ -53,7 +58,7 @@ def event_build(
 ) -> Event:
     """The unsaved event `event_record` writes, for services that write many at once with
     `Event.objects.bulk_create` (same fields, same actor rules)."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     label = ""
     if user is not None:
         label = user.get_username()

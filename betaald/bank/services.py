@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from betaald.audit.services import event_record
+from betaald.audit.services import acting_user, event_record
 from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
 from betaald.bank.statements import ParsedFile
 from betaald.bank.statements import Statement as ParsedStatement
@@ -229,7 +229,7 @@ def statement_file_import(
     skipped, so importing the same file or an overlapping statement again adds nothing."""
     accounts = _accounts_for(organisation, parsed)
     file_sha256 = hashlib.sha256(data).hexdigest()
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     warning_list = list(warnings)
     statements_created = transactions_created = duplicates = 0
     new_ids: list[int] = []

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from betaald.audit.models import Event
-from betaald.audit.services import event_record
+from betaald.audit.services import acting_user, event_build, event_record
 from betaald.core import dunning as core
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO
@@ -722,7 +722,7 @@ def dunning_run(
             organisation=organisation,
             run_on=today,
             is_dry_run=dry_run,
-            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+            started_by=acting_user(actor),
         )
     run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
@@ -1165,17 +1165,13 @@ def _plan_outputs(
             plan.statuses.append((customer, "prepayment", step.name))
         report.count(step.code, action.value)
     plan.events.append(
-        Event(
-            organisation_id=organisation.pk,
+        event_build(
             name="dunning.step.executed",
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_label=actor.get_username()
-            if getattr(actor, "is_authenticated", False)
-            else "system",
+            organisation=organisation,
+            actor=actor,
             customer=customer,
             invoice=ready[0].invoice,
-            subject_type="dunning.dunningstep",
-            subject_id=str(group.step_model.pk),
+            subject=group.step_model,
             after={
                 "step": step.code,
                 "on": today.isoformat(),
@@ -1477,7 +1473,7 @@ def hold_add(
         reason=reason.strip(),
         starts_on=starts_on,
         until=until,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     hold.full_clean()
     hold.save()
@@ -1652,7 +1648,7 @@ def run_request(*, organisation: Organisation, actor: Any, today: date) -> Dunni
         run = DunningRun.objects.create(
             organisation=organisation,
             run_on=today,
-            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+            started_by=acting_user(actor),
         )
         event_record(
             name="dunning.run.requested",

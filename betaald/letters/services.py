@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from betaald.audit.services import event_record
 from betaald.letters.models import Channel, Message, MessageKind, MessageStatus
+from betaald.organisations.services import organisation_snapshot
 
 BULK_BATCH_SIZE = 1000
 DISPATCH_CHUNK = 200
@@ -63,22 +64,10 @@ def recipient_for(customer: Any, *, accounts_payable: tuple[str, str] = ("", "")
 
 
 def sender_snapshot(organisation: Any) -> dict[str, Any]:
-    """The creditor's details as printed on the letterhead, frozen with the message."""
+    """The creditor's details as printed on the letterhead, frozen with the message: what an
+    invoice freezes (`organisation_snapshot`) plus the website and the logo."""
     return {
-        "legal_name": organisation.legal_name,
-        "trade_name": organisation.trade_name,
-        "legal_form": organisation.legal_form,
-        "seat": organisation.seat,
-        "kvk_number": organisation.kvk_number,
-        "vat_number": organisation.vat_number,
-        "iban": organisation.iban,
-        "bic": organisation.bic,
-        "street": organisation.street,
-        "postal_code": organisation.postal_code,
-        "city": organisation.city,
-        "country": organisation.country,
-        "email": organisation.email,
-        "phone": organisation.phone,
+        **organisation_snapshot(organisation),
         "website": organisation.website,
         "logo": organisation.logo.name if organisation.logo else "",
     }

@@ -22,7 +22,7 @@ from django.db.models import Field
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
-from betaald.audit.services import event_build, event_record
+from betaald.audit.services import acting_user, event_build, event_record
 from betaald.core.allocation import Claim, allocate_payment
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO, round_cents, to_money
@@ -103,7 +103,7 @@ def _payment_for(
         description=item.description.strip(),
         counterparty_iban=item.counterparty_iban,
         designated_invoice_id=item.designated_invoice_id,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     for name in _CHECKED_FIELDS:
         # What `full_clean` would check of a new payment, without its queries: the foreign
@@ -421,7 +421,7 @@ def payment_reverse(*, payment: Payment, actor: Any, reason: str, on: date) -> P
         description=reason.strip(),
         counterparty_iban=original.counterparty_iban,
         reverses=original,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     Allocation.objects.bulk_create(
         [

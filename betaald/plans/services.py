@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from betaald.audit.services import event_record
+from betaald.audit.services import acting_user, event_record
 from betaald.core import installments as plan_core
 from betaald.core import scoring
 from betaald.core.errors import DomainError
@@ -189,7 +189,7 @@ def plan_create(
         on_break=on_break,
         proposed_on=today,
         note=note.strip(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     plan.full_clean()
     plan.save()
@@ -558,7 +558,7 @@ def promise_create(
         promised_on=promised_on,
         source=source,
         note=note.strip(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     promise.full_clean()
     promise.save()
@@ -807,7 +807,7 @@ def _dispute_record(
         owner=owner,
         opened_on=today,
         resolve_by=resolve_by,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     dispute.full_clean()
     dispute.save()
@@ -1020,7 +1020,7 @@ def credit_check_run(
         prepayment_required=assessment.prepayment_required,
         reasons=as_stored(assessment.explained),
         problems=customer_problems(customer),
-        checked_by=actor if getattr(actor, "is_authenticated", False) else None,
+        checked_by=acting_user(actor),
     )
     record.full_clean()
     record.save()
@@ -1378,7 +1378,7 @@ def suggestion_reject(*, suggestion: TermSuggestion, actor: Any, note: str = "")
 
 def _decide(suggestion: TermSuggestion, status: str, actor: Any, note: str) -> TermSuggestion:
     suggestion.status = status
-    suggestion.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    suggestion.decided_by = acting_user(actor)
     suggestion.decided_at = timezone.now()
     suggestion.decision_note = note.strip()
     suggestion.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
