@@ -11,7 +11,9 @@
   be retried once, MD01 / AC04 / MS02 (no mandate, account closed, refused by the debtor) stop
   the mandate.
 
-Not built: sending the pre-notification message to the customer (the letters app's outbox).
+- `mandate_amend` records a new account or mandate reference; the next collection reports it
+  (`with_amendments`: AmdmntInd + AmdmntInfDtls, which sepaxml cannot write; "SMNDA" and FRST
+  for a move to another bank) and then forgets it.
 """
 
 from __future__ import annotations
@@ -122,24 +124,93 @@ def mandate_create(
     return mandate
 
 
+def _bank_of(iban: str) -> str:
+    """The bank an IBAN belongs to: its country and national bank code (schwifty)."""
+    from schwifty import IBAN
+
+    parsed = IBAN(iban)
+    return f"{parsed.country_code}{parsed.bank_code}"
+
+
+def is_other_bank(mandate: Mandate) -> bool:
+    """An amendment moved the debtor's account to another bank (EPC: "SMNDA", and the next
+    collection is a FRST)."""
+    return bool(mandate.original_iban) and _bank_of(mandate.original_iban) != _bank_of(mandate.iban)
+
+
 @transaction.atomic
-def mandate_amend(*, mandate: Mandate, iban: str, actor: Any = None) -> Mandate:
-    """The debtor moved to another account: the next collection reports the amendment."""
-    new_iban = normalise_iban(iban)
-    before = mandate.iban
-    if new_iban != before:
-        mandate.original_iban = before
-        mandate.iban = new_iban
-        mandate.save(update_fields=["iban", "original_iban"])
-        event_record(
-            name="bank.mandate.amended",
-            organisation=mandate.organisation,
-            actor=actor,
-            customer=mandate.customer,
-            subject=mandate,
-            before={"iban": before},
-            after={"iban": new_iban},
-        )
+def mandate_amend(
+    *,
+    mandate: Mandate,
+    iban: str | None = None,
+    reference: str | None = None,
+    bic: str | None = None,
+    actor: Any = None,
+) -> Mandate:
+    """The debtor moved to another account, or the creditor renumbered the mandate: the next
+    collection reports the amendment (AmdmntInd, AmdmntInfDtls with the original mandate id
+    or debtor account) and then forgets it.
+
+    The original is what the debtor's bank last saw: amending twice before a collection keeps
+    the first original, and amending back to it leaves nothing to report. A move to another
+    bank makes the next collection a FRST (EPC rulebook, "SMNDA")."""
+    mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
+    if mandate.status != MandateStatus.ACTIVE:
+        raise DirectDebitError("only an active mandate can be amended", field="mandate")
+    before = {"iban": mandate.iban, "reference": mandate.reference}
+    fields: list[str] = []
+    if iban is not None:
+        new_iban = normalise_iban(iban)
+        if new_iban != mandate.iban:
+            mandate.original_iban = mandate.original_iban or mandate.iban
+            if mandate.original_iban == new_iban:
+                mandate.original_iban = ""
+            mandate.iban = new_iban
+            fields += ["iban", "original_iban"]
+    if reference is not None:
+        new_reference = reference.strip()
+        if not new_reference or len(new_reference) > 35:
+            raise DirectDebitError(
+                "the mandate reference has 1 to 35 characters", field="reference"
+            )
+        if new_reference != mandate.reference:
+            taken = Mandate.objects.filter(
+                organisation_id=mandate.organisation_id, reference=new_reference
+            ).exclude(pk=mandate.pk)
+            if taken.exists():
+                raise DirectDebitError(f"mandate {new_reference} exists already", field="reference")
+            mandate.original_reference = mandate.original_reference or mandate.reference
+            if mandate.original_reference == new_reference:
+                mandate.original_reference = ""
+            mandate.reference = new_reference
+            fields += ["reference", "original_reference"]
+    if bic is not None and bic.strip().upper() != mandate.bic:
+        mandate.bic = bic.strip().upper()
+        fields.append("bic")
+    elif "iban" in fields and mandate.bic and _bank_of(before["iban"]) != _bank_of(mandate.iban):
+        mandate.bic = ""  # the old bank's BIC; the new one is optional (IBAN-only)
+        fields.append("bic")
+    if not fields:
+        return mandate
+    if is_other_bank(mandate) and mandate.sequence == SequenceType.RECURRING:
+        mandate.sequence = SequenceType.FIRST
+        fields.append("sequence")
+    mandate.save(update_fields=fields)
+    event_record(
+        name="bank.mandate.amended",
+        organisation=mandate.organisation,
+        actor=actor,
+        customer=mandate.customer,
+        subject=mandate,
+        before=before,
+        after={
+            "iban": mandate.iban,
+            "reference": mandate.reference,
+            "original_iban": mandate.original_iban,
+            "original_reference": mandate.original_reference,
+            "sequence": mandate.sequence,
+        },
+    )
     return mandate
 
 
@@ -156,6 +227,47 @@ def validate_pain008(xml: bytes, version: str) -> None:
         raise DirectDebitError(
             f"{version} does not validate at line {error.line}: {error.message}", field="xml"
         )
+
+
+#: EPC: "same mandate, new debtor agent" in OrgnlDbtrAgt/FinInstnId/Othr/Id.
+SMNDA = "SMNDA"
+
+
+def with_amendments(xml: bytes, version: str, mandates: dict[str, Mandate]) -> bytes:
+    """Add the amendment details sepaxml cannot write to every transaction of an amended
+    mandate (keyed by its current reference): ``AmdmntInd`` true and ``AmdmntInfDtls`` with
+    ``OrgnlMndtId`` (a new reference), ``OrgnlDbtrAcct`` (a new account at the same bank) or
+    ``OrgnlDbtrAgt`` "SMNDA" (an account at another bank). Element order follows the XSD
+    (MandateRelatedInformation6 / 14): after ``DtOfSgntr``."""
+    ns = f"urn:iso:std:iso:20022:tech:xsd:{version}"
+
+    def element(parent: Any, name: str, text: str | None = None) -> Any:
+        child = etree.SubElement(parent, f"{{{ns}}}{name}")
+        if text is not None:
+            child.text = text
+        return child
+
+    root = parse_xml(xml)
+    for info in root.iter(f"{{{ns}}}MndtRltdInf"):
+        mandate = mandates.get(info.findtext(f"{{{ns}}}MndtId") or "")
+        if mandate is None or not (mandate.original_iban or mandate.original_reference):
+            continue
+        indicator = etree.Element(f"{{{ns}}}AmdmntInd")
+        indicator.text = "true"
+        details = etree.Element(f"{{{ns}}}AmdmntInfDtls")
+        if mandate.original_reference:
+            element(details, "OrgnlMndtId", mandate.original_reference)
+        if mandate.original_iban and not is_other_bank(mandate):
+            account = element(details, "OrgnlDbtrAcct")
+            element(element(account, "Id"), "IBAN", mandate.original_iban)
+        elif mandate.original_iban:
+            agent = element(element(details, "OrgnlDbtrAgt"), "FinInstnId")
+            element(element(agent, "Othr"), "Id", SMNDA)
+        signed = info.find(f"{{{ns}}}DtOfSgntr")
+        assert signed is not None  # sepaxml always writes it
+        signed.addnext(indicator)
+        indicator.addnext(details)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 @dataclass(frozen=True)
@@ -271,15 +383,11 @@ def direct_debit_create(
             }
         )
         total += item.amount
-    xml = document.export(validate=False)
+    collected = {c.mandate.reference: c.mandate for c in collectable}
+    xml = with_amendments(document.export(validate=False), version, collected)
     validate_pain008(xml, version)
-    for mandate in {c.mandate.pk: c.mandate for c in collectable}.values():
-        if mandate.sequence == SequenceType.FIRST:
-            mandate.sequence = SequenceType.RECURRING
-            mandate.save(update_fields=["sequence"])
-        elif mandate.sequence in (SequenceType.FINAL, SequenceType.ONE_OFF):
-            mandate.status = MandateStatus.ENDED
-            mandate.save(update_fields=["status"])
+    for mandate in collected.values():
+        _after_collection(mandate, actor)
     batch = DirectDebitBatch.objects.create(
         organisation=organisation,
         version=version,
@@ -303,6 +411,36 @@ def direct_debit_create(
         },
     )
     return batch
+
+
+def _after_collection(mandate: Mandate, actor: Any) -> None:
+    """A collected mandate moves on: FRST becomes RCUR, FNAL/OOFF end it, and a reported
+    amendment is forgotten (the debtor's bank now knows the new details)."""
+    fields = []
+    if mandate.sequence == SequenceType.FIRST:
+        mandate.sequence = SequenceType.RECURRING
+        fields.append("sequence")
+    elif mandate.sequence in (SequenceType.FINAL, SequenceType.ONE_OFF):
+        mandate.status = MandateStatus.ENDED
+        fields.append("status")
+    reported = {
+        "original_iban": mandate.original_iban,
+        "original_reference": mandate.original_reference,
+    }
+    if any(reported.values()):
+        mandate.original_iban = mandate.original_reference = ""
+        fields += ["original_iban", "original_reference"]
+        event_record(
+            name="bank.mandate.amendment_reported",
+            organisation=mandate.organisation,
+            actor=actor,
+            customer=mandate.customer,
+            subject=mandate,
+            before=reported,
+            after={"iban": mandate.iban, "reference": mandate.reference},
+        )
+    if fields:
+        mandate.save(update_fields=fields)
 
 
 def mandate_after_return(
