@@ -78,11 +78,18 @@ def estimate(
     debtor_kind: core.DebtorKind,
     *,
     vat_applies: bool,
+    terms: charging.AgreedTerms | None = None,
 ) -> Estimate:
-    """The charges of `step` for one invoice on day `on` (alone in its message)."""
+    """The charges of `step` for one invoice on day `on` (alone in its message), after the
+    customer's agreed terms."""
     try:
         result = charging.group_charges(
-            step, [claim], today=on, debtor_kind=debtor_kind, vat_applies=vat_applies
+            step,
+            [claim],
+            today=on,
+            debtor_kind=debtor_kind,
+            vat_applies=vat_applies,
+            terms=terms,
         )
     except Exception:  # an estimate never breaks a page
         return Estimate()
@@ -144,6 +151,7 @@ def next_step_for_invoice(invoice: Invoice, today: date) -> NextStepView:
             day,
             entry.policy.debtor_kind,
             vat_applies=not invoice.organisation.can_deduct_vat,
+            terms=claim.terms,
         ),
         pause=state.pause,
         needs_approval=step.needs_approval,
@@ -210,6 +218,7 @@ def simulate_invoice(
             day,
             entry.policy.debtor_kind,
             vat_applies=not invoice.organisation.can_deduct_vat,
+            terms=claim.terms,
         )
         if interest_from is None and step.charges.interest_from is core.InterestFrom.THIS_STEP:
             interest_from = day
@@ -264,6 +273,7 @@ def forecast(
                     day,
                     claim.entry.policy.debtor_kind,
                     vat_applies=vat_applies,
+                    terms=claim.terms,
                 )
                 bucket.fees += guess.late_fee
                 bucket.interest += guess.interest

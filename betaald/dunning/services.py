@@ -290,6 +290,7 @@ class Claim:
     awaiting: bool = False
     needs_fix: bool = False
     executed_codes: set[str] = field(default_factory=set)
+    terms: charging.AgreedTerms | None = None  # the customer's agreed clauses, if any
 
     @property
     def is_open(self) -> bool:
@@ -332,7 +333,9 @@ def customer_credits(customer_ids: Iterable[int]) -> dict[int, Decimal]:
     return dict(credit)
 
 
-def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
+def _load_claims(
+    invoice_ids: Sequence[int], book: PolicyBook, *, with_terms: bool = True
+) -> list[Claim]:
     invoices = list(
         with_balance(Invoice.objects.filter(pk__in=invoice_ids))
         .defer("seller", "buyer", "notes", "customer_reference")
@@ -367,6 +370,7 @@ def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
         ).values_list("invoice_id", flat=True)
     )
     credits = customer_credits(customer_ids) if customer_ids else {}
+    terms = charging.terms_by_customer(customer_ids) if with_terms else {}
     _fourteen_day_posted(states)
     claims: list[Claim] = []
     for invoice in invoices:
@@ -379,7 +383,13 @@ def _load_claims(invoice_ids: Sequence[int], book: PolicyBook) -> list[Claim]:
             due_on=invoice.due_on or date.min,
         )
         open_amount = Decimal(getattr(invoice, "open_amount", None) or ZERO)
-        claim = Claim(invoice=invoice, open_amount=open_amount, state=state, entry=entry)
+        claim = Claim(
+            invoice=invoice,
+            open_amount=open_amount,
+            state=state,
+            entry=entry,
+            terms=terms.get(customer.pk),
+        )
         claim.needs_fix = invoice.pk in fixes
         if entry is not None and invoice.due_on is not None:
             level = 0
@@ -508,7 +518,7 @@ def dunning_refresh_invoices(*, invoice_ids: Iterable[int], today: date | None =
     book = PolicyBook(organisation_ids)
     written = 0
     for start in range(0, len(ids), CHUNK_SIZE):
-        claims = _load_claims(ids[start : start + CHUNK_SIZE], book)
+        claims = _load_claims(ids[start : start + CHUNK_SIZE], book, with_terms=False)
         relevant = [
             c
             for c in claims
@@ -1029,13 +1039,14 @@ def _plan_group(
         today=today,
         debtor_kind=debtor_kind,
         vat_applies=vat_applies,
+        terms=ready[0].terms,
     )
     for warning in charge.warnings:
         report.warn(warning)
     deadline = None
     if step.is_fourteen_day_letter:
         deadline = charging.fourteen_day_deadline(today)
-    context = _context(group, ready, charge, channels, today, deadline, vat_applies)
+    context = _context(group, ready, charge, channels, today, deadline, vat_applies, debtor_kind)
     group_key = f"dunning:{customer.pk}:{step_model.pk}:{today.isoformat()}"
     by_invoice = {item.invoice_id: item for item in charge.invoices}
     for claim in ready:
@@ -1209,8 +1220,10 @@ def _context(
     today: date,
     deadline: Any,
     vat_applies: bool,
+    debtor_kind: core.DebtorKind,
 ) -> dict[str, Any]:
-    """The frozen context of the message: amounts as strings, dates ISO."""
+    """The frozen context of the message: amounts as strings, dates ISO. With agreed terms,
+    `contract` states the contractual basis of the interest, fee and costs claimed."""
     organisation = ready[0].invoice.organisation
     customer = group.customer
     by_invoice = {item.invoice_id: item for item in charge.invoices}
@@ -1247,15 +1260,15 @@ def _context(
         "invoices": rows,
         "principal": str(charge.principal),
         "interest": str(charge.interest),
-        "interest_kind": group.step.charges.interest_kind.value
-        if group.step.charges.interest_from is not core.InterestFrom.NEVER
-        else None,
+        "interest_kind": charge.interest_kind,
         "late_fee": str(charge.late_fee),
         "costs": charging.costs_context(charge.costs),
         "total": str(charge.total),
         "payment_reference": ready[0].invoice.payment_reference,
         "actions": sorted(a.value for a in group.step.actions),
     }
+    if charge.terms is not None:
+        context["contract"] = charge.terms.context()
     if deadline is not None:
         context["term"] = {
             "sent_on": deadline.sent_on.isoformat(),
@@ -1266,7 +1279,10 @@ def _context(
         }
         context["costs_if_unpaid"] = charging.costs_context(
             charging.costs_if_unpaid(
-                [item.principal for item in charge.invoices], vat_applies=vat_applies
+                [item.principal for item in charge.invoices],
+                vat_applies=vat_applies,
+                debtor_kind=debtor_kind,
+                terms=charge.terms,
             )
         )
     return context
