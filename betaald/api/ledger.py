@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
@@ -24,7 +24,7 @@ from betaald.api.auth import api_auth
 from betaald.core.money import round_cents
 from betaald.debtors.models import Customer
 from betaald.debtors.services import customer_create
-from betaald.invoices.models import Invoice
+from betaald.invoices.models import Invoice, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 from betaald.invoices.services import LineInput, invoice_create_draft, invoice_issue
 from betaald.organisations.models import IdempotencyKey, Organisation
@@ -223,6 +223,30 @@ def invoices_list(request: HttpRequest, filters: Query[InvoiceFilter]) -> Any:
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS})
 def invoice_get(request: HttpRequest, invoice_id: int) -> Any:
     return _invoice(request, invoice_id)
+
+
+@router.get(
+    "/invoices/{invoice_id}/ubl",
+    response={200: None, **ERRORS},
+    summary="The issued invoice or credit note as UBL 2.1 (Peppol BIS Billing 3.0)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "UBL 2.1 Invoice or CreditNote",
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def invoice_ubl_get(request: HttpRequest, invoice_id: int) -> Any:
+    from betaald.invoices.ubl import invoice_ubl, ubl_filename
+
+    invoice = get_object_or_404(
+        invoices_for(organisation_of(request)).filter(status=InvoiceStatus.ISSUED), pk=invoice_id
+    )
+    response = HttpResponse(invoice_ubl(invoice), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{ubl_filename(invoice)}"'
+    return response
 
 
 @router.post("/invoices", response={201: InvoiceOut, **ERRORS}, summary="Create a draft")

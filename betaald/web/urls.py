@@ -17,6 +17,7 @@ urlpatterns = [
     path("invoices/<int:pk>/edit/", views.invoice_edit, name="invoice_edit"),
     path("invoices/<int:pk>/issue/", views.invoice_issue_view, name="invoice_issue"),
     path("invoices/<int:pk>/credit/", views.invoice_credit, name="invoice_credit"),
+    path("invoices/<int:pk>/ubl/", views.invoice_ubl_download, name="invoice_ubl"),
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/new/", views.payment_create, name="payment_create"),
     path("settings/", views.settings_view, name="settings"),

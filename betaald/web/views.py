@@ -436,6 +436,18 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def invoice_ubl_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The issued invoice or credit note as a UBL 2.1 e-invoice (Peppol BIS 3.0) to download."""
+    from betaald.invoices.ubl import invoice_ubl, ubl_filename
+
+    invoice = get_object_or_404(
+        invoices_for(organisation_of(request)).filter(status=InvoiceStatus.ISSUED), pk=pk
+    )
+    response = HttpResponse(invoice_ubl(invoice), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{ubl_filename(invoice)}"'
+    return response
+
+
 def _lines_from(formset: Any) -> list[LineInput]:
     lines = []
     for form in formset.forms:
