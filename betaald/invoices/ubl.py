@@ -14,8 +14,8 @@ Conventions (docs/algorithms/ubl.md):
 - VAT categories (UNCL 5305): 21 % and 9 % -> S; 0 % -> K to a business elsewhere in the EU
   (intra-community supply), G to a customer outside the EU (export), Z otherwise;
   reverse-charged -> AE; exempt -> E.
-- Buyer reference: the customer's reference, else the customer number (Peppol requires a
-  buyer reference or an order reference).
+- Buyer reference: the customer's reference (on a credit note: else the credited invoice's),
+  else the customer number (Peppol requires a buyer reference or an order reference).
 - Endpoints: the seller by KvK number (scheme 0106); the buyer by KvK number, else by VAT id
   where the Peppol EAS list has a VAT scheme for the country; a consumer has none.
 """
@@ -379,13 +379,14 @@ def invoice_ubl(invoice: Invoice) -> bytes:
     if invoice.notes.strip():
         _cbc(root, "Note", invoice.notes.strip())
     _cbc(root, "DocumentCurrencyCode", currency)
-    _cbc(root, "BuyerReference", invoice.customer_reference or buyer.get("number") or "-")
     credited = invoice.credited_invoice if is_credit else None
+    reference = invoice.customer_reference or (credited.customer_reference if credited else "")
+    _cbc(root, "BuyerReference", reference or buyer.get("number") or "-")
     if credited is not None:
-        reference = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
-        _cbc(reference, "ID", credited.number)
+        billing = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(billing, "ID", credited.number)
         if credited.issued_on:
-            _cbc(reference, "IssueDate", credited.issued_on.isoformat())
+            _cbc(billing, "IssueDate", credited.issued_on.isoformat())
     _seller(root, seller)
     _buyer(root, buyer)
     categories = {category(group.rate) for group in totals.groups}

@@ -428,14 +428,15 @@ def test_a_credit_note_is_a_creditnote_document_with_positive_amounts_referring_
     assert_totals_add_up(root)
 
 
-def test_a_credit_note_of_a_whole_invoice_mirrors_its_amounts():
+def test_a_credit_note_of_a_whole_invoice_mirrors_its_amounts_and_the_buyer_reference():
     customer = CustomerFactory(vat_number="NL004495445B01")
-    invoice = issue(customer)
+    invoice = issue(customer, customer_reference="PO-9")
     credit = credit_note_create(
         invoice=invoice, actor=None, issued_on=date(2026, 3, 10), reason="Geannuleerd"
     )
     original = valid(invoice_ubl(invoice))
     credited = valid(invoice_ubl(credit))
+    assert text(credited, "cbc:BuyerReference") == text(original, "cbc:BuyerReference") == "PO-9"
     for path in [
         "cac:TaxTotal/cbc:TaxAmount",
         "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount",
@@ -536,7 +537,7 @@ LINE = st.tuples(
 
 
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
