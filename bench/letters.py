@@ -1,6 +1,8 @@
 """Benchmark: PDF letters per second per core, and emails per second to a local SMTP server.
 
-    uv run python bench/letters.py [--letters 200] [--emails 2000] [--outbox 300]
+    uv run python bench/letters.py [--letters 200] [--emails 2000] [--outbox 300] [--only queue]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/betaald_bench \
+        uv run python bench/letters.py --only queue --outbox 20000
 
 Stages (each prints its figure; targets from issue 6: >= 20 PDF letters/s per core and
 >= 200 emails/s):
@@ -182,8 +184,9 @@ def bench_email(count: int, port: int) -> None:
     timed("email reminder (render + SMTP), 1 connection", count, seconds, "emails/s")
 
 
-def bench_outbox(count: int, port: int) -> None:
-    """The whole worker path on a throw-away database (in-memory SQLite test database)."""
+def bench_outbox(count: int, port: int, *, send: bool = True) -> None:
+    """The whole worker path on a throw-away test database (SQLite in memory, or PostgreSQL
+    with DATABASE_URL set: a `test_...` database created and dropped here)."""
     from django.db import connection
     from django.test.utils import setup_test_environment
 
@@ -194,6 +197,7 @@ def bench_outbox(count: int, port: int) -> None:
 
     configure_smtp(port)
     setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0)
     organisation = Organisation.objects.create(
         legal_name="Voorbeeld B.V.",
@@ -242,7 +246,31 @@ def bench_outbox(count: int, port: int) -> None:
             for n, customer in enumerate(customers)
         ]
     )
-    timed("queue (messages_queue_bulk)", new, time.perf_counter() - start, "messages/s")
+    timed(
+        f"queue (messages_queue_bulk, {connection.vendor})",
+        new,
+        time.perf_counter() - start,
+        "messages/s",
+    )
+    start = time.perf_counter()
+    again = messages_queue_bulk(
+        [
+            MessageDraft(
+                organisation=organisation,
+                customer=customer,
+                kind="reminder",
+                channel="email",
+                context={},
+                unique_key=f"bench:{n}",
+            )
+            for n, customer in enumerate(customers)
+        ]
+    )
+    assert again == 0, again
+    timed("  the same drafts again (all skipped)", count, time.perf_counter() - start, "drafts/s")
+    if not send:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        return
     from betaald.letters.models import Message
 
     ids = list(Message.objects.values_list("id", flat=True))
@@ -255,7 +283,10 @@ def bench_outbox(count: int, port: int) -> None:
     seconds = time.perf_counter() - start
     smtp.close()
     assert outcomes.count("sent") == len(ids), outcomes[:5]
-    timed("outbox: claim, render, send, record (SQLite)", len(ids), seconds, "emails/s")
+    timed(
+        f"outbox: claim, render, send, record ({connection.vendor})", len(ids), seconds, "emails/s"
+    )
+    connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def main() -> None:
@@ -263,14 +294,29 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=200)
     parser.add_argument("--emails", type=int, default=2000)
     parser.add_argument("--outbox", type=int, default=300)
+    parser.add_argument(
+        "--only",
+        choices=["pdf", "email", "outbox", "queue"],
+        help="run one stage; 'queue' times messages_queue_bulk alone (no sending)",
+    )
     args = parser.parse_args()
     setup()
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
-    bench_pdf(args.letters)
+    from django.db import connection
+
+    print(
+        f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
+        f"database: {connection.vendor}"
+    )
+    if args.only in (None, "pdf"):
+        bench_pdf(args.letters)
+    if args.only == "pdf":
+        return
     sink, port = smtp_sink()
     try:
-        bench_email(args.emails, port)
-        bench_outbox(args.outbox, port)
+        if args.only in (None, "email"):
+            bench_email(args.emails, port)
+        if args.only in (None, "outbox", "queue"):
+            bench_outbox(args.outbox, port, send=args.only != "queue")
     finally:
         sink.terminate()
         sink.wait()

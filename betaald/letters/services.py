@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from betaald.audit.services import event_record
@@ -73,10 +74,13 @@ def sender_snapshot(organisation: Any) -> dict[str, Any]:
     }
 
 
-def _frozen(context: dict[str, Any], organisation: Any, customer: Any) -> dict[str, Any]:
+def _frozen(
+    context: dict[str, Any], organisation: Any, customer: Any, sender: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The caller's context plus what every letter prints: the sender and the customer number."""
     frozen = dict(context)
-    frozen.setdefault("sender", sender_snapshot(organisation))
+    if "sender" not in frozen:
+        frozen["sender"] = sender if sender is not None else sender_snapshot(organisation)
     frozen.setdefault("customer_number", customer.number)
     return frozen
 
@@ -197,13 +201,140 @@ def message_queue(
     return message, True
 
 
+def _copy_insert(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    returning: str = "",
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL only: COPY `rows` into a temporary table shaped like `table`, then one
+    `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (a row whose unique key exists already, or
+    is inserted by a concurrent run, is left out). Returns the `returning` columns of the rows
+    that were really inserted. COPY sends the values in PostgreSQL's text format; psycopg
+    adapts them in C, where `bulk_create` composes and quotes one huge parameter list."""
+    from django.db import connection
+
+    temp = f"{table}_copy"
+    names = ", ".join(f'"{name}"' for name in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
+        cursor.execute(
+            f'CREATE TEMP TABLE "{temp}" ON COMMIT DROP AS '  # noqa: S608
+            f'SELECT {names} FROM "{table}" WITH NO DATA'
+        )
+        with cursor.cursor.copy(f'COPY "{temp}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        sql = (
+            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM "{temp}"'  # noqa: S608
+            " ON CONFLICT DO NOTHING"
+        )
+        if returning:
+            sql += f" RETURNING {returning}"
+        cursor.execute(sql)
+        inserted = [tuple(row) for row in cursor.fetchall()] if returning else []
+        cursor.execute(f'DROP TABLE "{temp}"')
+    return inserted
+
+
+# The columns `messages_queue_bulk` writes; the others are NULL until the worker sets them.
+_BULK_COLUMNS = (
+    "organisation_id",
+    "customer_id",
+    "invoice_id",
+    "kind",
+    "channel",
+    "language",
+    "recipient",
+    "context",
+    "unique_key",
+    "status",
+    "fallback_channels",
+    "attempts",
+    "failure_reason",
+    "created_at",
+    "pdf",
+    "pdf_sha256",
+    "message_id",
+    "smtp_response",
+    "provider_id",
+)
+
+
+def _insert_messages(rows: list[Message]) -> dict[str, int]:
+    """Insert `rows`, skipping any whose unique key exists; returns {unique_key: id} of the
+    rows this call inserted (on PostgreSQL exactly those; on SQLite, which cannot return the
+    ids of `bulk_create(ignore_conflicts=True)`, those of the keys looked up afterwards)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        now = timezone.now()
+        values = (
+            (
+                row.organisation_id,
+                row.customer_id,
+                row.invoice_id,
+                row.kind,
+                row.channel,
+                row.language,
+                Jsonb(row.recipient),
+                Jsonb(row.context),
+                row.unique_key,
+                row.status,
+                Jsonb(row.fallback_channels),
+                0,
+                "",
+                now,
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
+            for row in rows
+        )
+        inserted = _copy_insert(
+            Message._meta.db_table, _BULK_COLUMNS, values, returning="unique_key, id"
+        )
+        return dict(inserted)
+    Message.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
+    keys = [row.unique_key for row in rows]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), BULK_BATCH_SIZE):
+        ids.update(
+            Message.objects.filter(
+                unique_key__in=keys[start : start + BULK_BATCH_SIZE]
+            ).values_list("unique_key", "id")
+        )
+    return ids
+
+
+def _insert_invoice_links(links: list[tuple[int, int]]) -> None:
+    """The (message id, invoice id) rows of `Message.invoices`."""
+    from django.db import connection
+
+    through = Message.invoices.through
+    if connection.vendor == "postgresql":
+        _copy_insert(through._meta.db_table, ("message_id", "invoice_id"), links)
+        return
+    through.objects.bulk_create(
+        [through(message_id=m, invoice_id=i) for m, i in links],
+        batch_size=BULK_BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+
+
 @transaction.atomic
 def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
-    """Queue many messages with a fixed number of queries per 1,000; returns how many were new.
+    """Queue many messages with a fixed number of queries; returns how many were new.
 
-    Drafts whose `unique_key` already exists (or repeats within `drafts`) are skipped. The insert
-    uses `ignore_conflicts`, so a concurrent run can never create a duplicate; in that race both
-    runs may count the same message as new, but it exists and is sent once.
+    Drafts whose `unique_key` already exists (or repeats within `drafts`) are skipped. On
+    PostgreSQL the rows go in with COPY into a temporary table and one `INSERT ... ON CONFLICT
+    DO NOTHING RETURNING`, so a concurrent run can never create a duplicate and each run counts
+    (and enqueues) only the rows it inserted itself. On SQLite `bulk_create(ignore_conflicts)`.
     """
     if not drafts:
         return 0
@@ -233,46 +364,46 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
             fallback_channels=draft.fallback_channels,
         )
     ap_contacts = _accounts_payable(draft.customer.pk for draft in new if draft.recipient is None)
-    rows = [
-        Message(
-            organisation_id=draft.organisation.pk,
-            customer_id=draft.customer.pk,
-            invoice_id=draft.invoices[0].pk if draft.invoices else None,
-            kind=draft.kind,
-            channel=draft.channel,
-            language=draft.language or draft.customer.language or "nl",
-            recipient=draft.recipient
-            if draft.recipient is not None
-            else recipient_for(
-                draft.customer, accounts_payable=ap_contacts.get(draft.customer.pk, ("", ""))
-            ),
-            context=_frozen(draft.context, draft.organisation, draft.customer),
-            unique_key=draft.unique_key,
-            status=MessageStatus.QUEUED,
-            fallback_channels=[c for c in draft.fallback_channels if c != draft.channel],
+    senders: dict[int, dict[str, Any]] = {}
+    rows = []
+    for draft in new:
+        organisation = draft.organisation
+        if organisation.pk not in senders:
+            senders[organisation.pk] = sender_snapshot(organisation)
+        rows.append(
+            Message(
+                organisation_id=organisation.pk,
+                customer_id=draft.customer.pk,
+                invoice_id=draft.invoices[0].pk if draft.invoices else None,
+                kind=draft.kind,
+                channel=draft.channel,
+                language=draft.language or draft.customer.language or "nl",
+                recipient=draft.recipient
+                if draft.recipient is not None
+                else recipient_for(
+                    draft.customer, accounts_payable=ap_contacts.get(draft.customer.pk, ("", ""))
+                ),
+                context=_frozen(
+                    draft.context, organisation, draft.customer, senders[organisation.pk]
+                ),
+                unique_key=draft.unique_key,
+                status=MessageStatus.QUEUED,
+                fallback_channels=[c for c in draft.fallback_channels if c != draft.channel],
+            )
         )
-        for draft in new
-    ]
-    Message.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
-    new_keys = [draft.unique_key for draft in new]
-    ids: dict[str, int] = {}
-    for start in range(0, len(new_keys), BULK_BATCH_SIZE):
-        ids.update(
-            (key, pk)
-            for pk, key in Message.objects.filter(
-                unique_key__in=new_keys[start : start + BULK_BATCH_SIZE]
-            ).values_list("id", "unique_key")
-        )
-    through = Message.invoices.through
-    links = [
-        through(message_id=ids[draft.unique_key], invoice_id=invoice.pk)
-        for draft in new
-        if draft.unique_key in ids
-        for invoice in draft.invoices
-    ]
-    through.objects.bulk_create(links, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
+    ids = _insert_messages(rows)
+    _insert_invoice_links(
+        [
+            (ids[draft.unique_key], invoice.pk)
+            for draft in new
+            if draft.unique_key in ids
+            for invoice in draft.invoices
+        ]
+    )
     per_organisation: dict[int, tuple[Any, Any, int]] = {}
     for draft in new:
+        if draft.unique_key not in ids:
+            continue
         organisation, actor, count = per_organisation.get(
             draft.organisation.pk, (draft.organisation, draft.actor, 0)
         )
@@ -285,9 +416,9 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
             after={"count": count, "bulk": True},
             message=_("%(count)s messages queued") % {"count": count},
         )
-    message_ids = sorted(ids[key] for key in new_keys if key in ids)
+    message_ids = sorted(ids.values())
     transaction.on_commit(lambda: _enqueue_delivery(message_ids))
-    return len(new)
+    return len(ids)
 
 
 def invoice_context(invoice: Any) -> dict[str, Any]:

@@ -134,6 +134,42 @@ def test_bulk_queueing_counts_only_new_messages_and_needs_few_queries(organisati
     assert message.invoice == invoices[7]
 
 
+def test_bulk_queueing_keeps_every_character_of_the_frozen_context(organisation):
+    """COPY sends text: tabs, newlines, backslashes, quotes and non-ASCII survive as they were."""
+    customer = make_customer(organisation, "Q001", name='Ça\tva \\ "bien"\nÉén €')
+    awkward = {
+        "note": 'tab\there\nnew line \\N backslash-N \\ "quoted" \u00e9\u20ac',
+        "amounts": ["1.00", "12345.67"],
+        "nested": {"empty": "", "none": None, "flag": True, "number": 3},
+    }
+    assert (
+        messages_queue_bulk(
+            [
+                MessageDraft(
+                    organisation=organisation,
+                    customer=customer,
+                    kind="reminder",
+                    channel="sms",
+                    context=awkward,
+                    unique_key="awkward",
+                    fallback_channels=("sms", "email", "letter"),
+                )
+            ]
+        )
+        == 1
+    )
+    message = Message.objects.get(unique_key="awkward")
+    assert {k: message.context[k] for k in awkward} == awkward
+    assert message.context["customer_number"] == "Q001"
+    assert message.context["sender"]["iban"] == organisation.iban
+    assert message.recipient["name"] == customer.name
+    assert message.fallback_channels == ["email", "letter"]
+    assert message.status == "queued"
+    assert message.attempts == 0
+    assert message.created_at is not None
+    assert message.pdf.name == ""
+
+
 def test_the_messages_of_an_invoice_and_a_customer_are_listed(organisation, customer, invoice):
     from django.template.loader import render_to_string
 
