@@ -7,6 +7,7 @@ SimplerInvoicing files in ../shared/realdata/ubl/, and read back for its amounts
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -76,7 +77,9 @@ def issue(customer, lines=LINES, issued_on=date(2026, 3, 2), **kwargs) -> Invoic
 def valid(document: bytes) -> etree._Element:
     """The parsed document, after checking it against the official UBL 2.1 XSD."""
     assert ubl_errors(document, XSD_DIR) == []
-    return parse_ubl(document)
+    root = parse_ubl(document)
+    assert_business_rules(root)
+    return root
 
 
 def text(root: etree._Element, path: str) -> str:
@@ -163,6 +166,50 @@ def assert_totals_add_up(root: etree._Element) -> None:
         assert round_cents(quantity * price) == Decimal(
             line.findtext("cbc:LineExtensionAmount", namespaces=NS)
         )
+
+
+def assert_business_rules(root: etree._Element) -> None:
+    """The Peppol BIS 3.0 / EN 16931 / NL rules that apply to what betaald writes, checked by
+    hand (the official Schematron needs XSLT 2, which the stack lacks; docs/algorithms/ubl.md)."""
+    is_credit = etree.QName(root).localname == "CreditNote"
+    assert text(root, "cbc:CustomizationID") == CUSTOMIZATION_ID  # PEPPOL-EN16931-R004
+    assert text(root, "cbc:ProfileID") == PROFILE_ID  # R001, R007
+    assert text(root, "cbc:BuyerReference")  # R003: a buyer reference or an order reference
+    assert len(root.findall("cbc:Note", NS)) <= 1  # R002
+    assert len(root.findall("cac:TaxTotal", NS)) == 1  # R053
+    for element in root.iter(etree.Element):  # R008: no empty elements
+        assert len(element) or (element.text or "").strip(), etree.QName(element).localname
+    seller = "cac:AccountingSupplierParty/cac:Party/"
+    assert root.find(seller + "cbc:EndpointID", NS) is not None  # R020
+    legal_id = root.find(seller + "cac:PartyLegalEntity/cbc:CompanyID", NS)
+    assert legal_id is not None
+    assert legal_id.get("schemeID") in ("0106", "0190")  # NL-R-003
+    for part in ("StreetName", "CityName", "PostalZone"):  # NL-R-002
+        assert text(root, seller + f"cac:PostalAddress/cbc:{part}")
+    for vat in texts(root, "cac:*/cac:Party/cac:PartyTaxScheme/cbc:CompanyID"):
+        assert re.fullmatch(r"[A-Z]{2}[0-9A-Z]+", vat), vat  # BR-CO-09: country prefix
+    codes = set(texts(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:ID"))
+    for category in root.findall("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory", NS):
+        code = category.findtext("cbc:ID", namespaces=NS)
+        has_reason = (
+            category.find("cbc:TaxExemptionReason", NS) is not None
+            or category.find("cbc:TaxExemptionReasonCode", NS) is not None
+        )
+        assert has_reason == (code in ("AE", "E", "K", "G")), code  # BR-x-10
+    if codes & {"AE", "K"}:  # BR-AE-02, BR-IC-02: the buyer's VAT id
+        assert texts(root, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID")
+    if "K" in codes:  # BR-IC-11, BR-IC-12
+        assert text(root, "cac:Delivery/cbc:ActualDeliveryDate")
+        assert text(
+            root, "cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode"
+        )
+    if is_credit:  # NL-R-001: a credit note refers to the invoice
+        assert text(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID")
+    else:
+        assert text(root, "cbc:InvoiceTypeCode") == "380"
+        assert text(root, "cac:PaymentMeans/cbc:PaymentMeansCode") in {"30", "58"}  # NL-R-007
+        assert text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")  # NL-R-008, BR-61
+        assert text(root, "cbc:DueDate") or text(root, "cac:PaymentTerms/cbc:Note")  # BR-CO-25
 
 
 # -- the schemas and the real files ---------------------------------------------------------
