@@ -731,3 +731,23 @@ def test_every_invoice_and_credit_note_of_the_demo_is_valid_ubl():
         invoice=one, actor=None, issued_on=one.issued_on + timedelta(days=1), reason="demo"
     )
     assert_totals_add_up(valid(invoice_ubl(credit)))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_the_invoice_page_downloads_its_ubl(live_server, page, screenshot):
+    member = MembershipFactory(role=Role.ACCOUNTANT, user__username="boekhouder")
+    customer = CustomerFactory(organisation=member.organisation, vat_number="NL004495445B01")
+    invoice = issue(customer, customer_reference="PO-4711")
+    page.goto(f"{live_server.url}/invoices/{invoice.pk}/")
+    page.fill("#id_username", "boekhouder")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/invoices/{invoice.pk}/")
+    screenshot("ubl-invoice-page")
+    with page.expect_download() as download_info:
+        page.click("[data-testid=ubl-download]")
+    download = download_info.value
+    assert download.suggested_filename == f"{invoice.number}.xml"
+    root = valid(Path(download.path()).read_bytes())
+    assert text(root, "cbc:BuyerReference") == "PO-4711"
