@@ -271,3 +271,63 @@ class DirectDebitBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.collection_on} ({self.count})"
+
+
+class DirectDebitLine(models.Model):
+    """One collection in a pain.008 file: an open invoice, or an instalment of a payment plan
+    (then `attempt` counts the presentations: an AM04 return is presented once more).
+
+    Whether it came back is read from the statements: a return transaction with the same
+    end-to-end id (`betaald.bank.sepa.lines_returned`)."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.ForeignKey(DirectDebitBatch, on_delete=models.PROTECT, related_name="lines")
+    mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, related_name="lines")
+    customer = models.ForeignKey(
+        "debtors.Customer", on_delete=models.PROTECT, related_name="direct_debit_lines"
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="direct_debit_lines",
+    )
+    instalment = models.ForeignKey(
+        "plans.Instalment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="direct_debit_lines",
+    )
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    amount = MoneyField(_("amount"))
+    collection_on = models.DateField(_("collection date"))
+    end_to_end_id = models.CharField(_("end-to-end id"), max_length=35)
+    sequence = models.CharField(_("sequence type"), max_length=4, choices=SequenceType.choices)
+    remittance = models.CharField(_("description"), max_length=140)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instalment", "attempt"],
+                condition=models.Q(instalment__isnull=False),
+                name="direct_debit_instalment_attempt_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(invoice__isnull=True) ^ models.Q(instalment__isnull=True),
+                name="direct_debit_line_invoice_or_instalment",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="direct_debit_line_amount_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "end_to_end_id"])]
+        ordering = ["collection_on", "pk"]
+        verbose_name = _("direct debit collection")
+        verbose_name_plural = _("direct debit collections")
+
+    def __str__(self) -> str:
+        return f"{self.end_to_end_id} {self.amount} {self.collection_on}"

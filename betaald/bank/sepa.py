@@ -272,9 +272,127 @@ def with_amendments(xml: bytes, version: str, mandates: dict[str, Mandate]) -> b
 
 @dataclass(frozen=True)
 class _Collectable:
-    invoice: Any
     mandate: Mandate
     amount: Decimal
+    end_to_end_id: str
+    description: str
+    invoice: Any = None
+    instalment: Any = None
+    attempt: int = 1
+
+
+class NothingToCollect(DirectDebitError):
+    """No open invoice or instalment is due for collection (a daily run just moves on)."""
+
+
+def first_collection_on(today: date, pre_notification_days: int) -> date:
+    """The first TARGET2 business day a file submitted today may collect on when the debtor
+    was notified today: D-1 and the pre-notification period both respected."""
+    day = max(earliest_collection_on(today), today + timedelta(days=pre_notification_days))
+    while day.weekday() >= 5 or day in TARGET2:
+        day += timedelta(days=1)
+    return day
+
+
+def lines_returned(organisation: Organisation, lines: Any) -> dict[int, str]:
+    """For the collections among `lines` that came back (a return transaction on a statement
+    with the same end-to-end id): line id -> return reason ("" when the bank gave none)."""
+    from betaald.bank.models import BankTransaction
+
+    lines = list(lines)
+    by_id: dict[str, list[int]] = {}
+    for line in lines:
+        by_id.setdefault(line.end_to_end_id, []).append(line.pk)
+    returns = BankTransaction.objects.filter(
+        organisation=organisation, is_return=True, end_to_end_id__in=list(by_id)
+    ).values_list("end_to_end_id", "return_reason")
+    return {pk: reason for end_to_end_id, reason in returns for pk in by_id[end_to_end_id]}
+
+
+#: An instalment returned with AM04 is presented once more (issue 7: retry once).
+MAX_ATTEMPTS = 2
+
+
+def instalment_end_to_end_id(instalment: Any, attempt: int) -> str:
+    """Names the plan, the instalment and the presentation: ``PLAN12-T3-1``."""
+    return f"PLAN{instalment.plan_id}-T{instalment.number}-{attempt}"
+
+
+def _instalments_due(
+    organisation: Organisation,
+    mandates: dict[int, Mandate],
+    collection_on: date,
+    today: date,
+) -> list[_Collectable]:
+    """Instalments of active payment plans whose customer has a mandate, due on or before the
+    collection date and not paid: the first presentation, or the second after an AM04 return.
+    The amount is what the payments so far leave open of the instalment (oldest first)."""
+    from betaald.bank.models import DirectDebitLine
+    from betaald.invoices.selectors import with_balance
+    from betaald.plans.models import PaymentPlan, PlanStatus
+    from betaald.plans.selectors import plan_payments
+
+    plans = list(
+        PaymentPlan.objects.filter(
+            organisation=organisation, status=PlanStatus.ACTIVE, customer_id__in=list(mandates)
+        )
+        .prefetch_related("instalments")
+        .order_by("pk")
+    )
+    if not plans:
+        return []
+    earlier = list(
+        DirectDebitLine.objects.filter(instalment__plan__in=plans).order_by("attempt", "pk")
+    )
+    returned = lines_returned(organisation, earlier)
+    attempts: dict[int, list[Any]] = {}
+    for line in earlier:
+        assert line.instalment_id is not None
+        attempts.setdefault(line.instalment_id, []).append(line)
+    due = []
+    for plan in plans:
+        # The betalingskenmerk of the oldest plan invoice still open: the credit on the
+        # statement matches it ("reference in text") and is allocated to the plan's invoices.
+        reference = next(
+            (
+                invoice.payment_reference
+                for invoice in with_balance(plan.invoices.all()).order_by("due_on", "pk")
+                if invoice.open_amount > 0  # type: ignore[attr-defined]
+            ),
+            "",
+        )
+        instalments = list(plan.instalments.all())
+        paid = sum((p.amount for p in plan_payments(plan) if p.on <= today), Decimal("0"))
+        cumulative = Decimal("0")
+        for instalment in instalments:
+            cumulative += instalment.amount
+            if instalment.due_on > collection_on:
+                break
+            open_part = min(instalment.amount, cumulative - paid)
+            if open_part <= 0:
+                continue
+            tried = attempts.get(instalment.pk, [])
+            if tried:
+                reason = returned.get(tried[-1].pk)
+                if reason is None:
+                    continue  # on its way, or collected and not yet on a statement
+                if reason not in RETRY_REASONS or len(tried) >= MAX_ATTEMPTS:
+                    continue  # not presented again: the plan's terms decide
+            attempt = len(tried) + 1
+            description = (
+                f"Regeling {plan.pk} termijn {instalment.number}/{len(instalments)} {reference}"
+            )
+            due.append(
+                _Collectable(
+                    mandate=mandates[plan.customer_id],
+                    amount=open_part,
+                    end_to_end_id=instalment_end_to_end_id(instalment, attempt),
+                    description=description.strip(),
+                    instalment=instalment,
+                    attempt=attempt,
+                )
+            )
+    return due
 
 
 @transaction.atomic
@@ -287,8 +405,12 @@ def direct_debit_create(
     version: str = "pain.008.001.02",
     actor: Any = None,
 ) -> DirectDebitBatch:
-    """Collect the open invoices of customers with an active mandate into one pain.008 file."""
+    """Collect into one pain.008 file, from customers with an active mandate of `scheme`: their
+    open invoices (except those in an active payment plan), and the instalments of their
+    active payment plans due on or before the collection date (see `_instalments_due`)."""
+    from betaald.bank.models import DirectDebitLine
     from betaald.invoices.selectors import invoices_open
+    from betaald.plans.models import PlanStatus
 
     if version not in VERSIONS:
         raise DirectDebitError(f"version is one of {', '.join(VERSIONS)}", field="version")
@@ -303,13 +425,15 @@ def direct_debit_create(
         )
     mandates = {
         mandate.customer_id: mandate
-        for mandate in Mandate.objects.filter(
-            organisation=organisation, status=MandateStatus.ACTIVE, scheme=scheme
-        ).order_by("signed_on", "pk")
+        for mandate in Mandate.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(organisation=organisation, status=MandateStatus.ACTIVE, scheme=scheme)
+        .order_by("signed_on", "pk")
     }
     open_invoices = (
         invoices_open(organisation)
         .filter(customer_id__in=list(mandates), currency="EUR")
+        .exclude(payment_plans__status=PlanStatus.ACTIVE)
         .select_related("customer")
         .order_by("due_on", "pk")
     )
@@ -319,6 +443,7 @@ def direct_debit_create(
             organisation=organisation, collection_on__gte=today - PENDING_DAYS
         )
         for item in batch.items
+        if item.get("invoice")
     }
     collectable = []
     for invoice in open_invoices:
@@ -326,7 +451,16 @@ def direct_debit_create(
             continue  # in a recent collection whose money is not booked yet: never twice
         open_amount = Decimal(invoice.open_amount)  # type: ignore[attr-defined]
         if open_amount > 0:
-            collectable.append(_Collectable(invoice, mandates[invoice.customer_id], open_amount))
+            collectable.append(
+                _Collectable(
+                    mandate=mandates[invoice.customer_id],
+                    amount=open_amount,
+                    end_to_end_id=(invoice.payment_reference or invoice.number)[:35],
+                    description=f"{invoice.number} {invoice.payment_reference}".strip(),
+                    invoice=invoice,
+                )
+            )
+    collectable += _instalments_due(organisation, mandates, collection_on, today)
     late = sorted(
         {
             c.mandate.reference
@@ -341,7 +475,9 @@ def direct_debit_create(
             field="collection_on",
         )
     if not collectable:
-        raise DirectDebitError("no open invoice of a customer with an active mandate")
+        raise NothingToCollect(
+            "no open invoice or plan instalment of a customer with an active mandate"
+        )
     config = {
         "name": organisation.display_name[:70],
         "IBAN": normalise_iban(organisation.iban),
@@ -358,36 +494,39 @@ def direct_debit_create(
     items = []
     total = Decimal("0")
     for item in collectable:
-        invoice, mandate = item.invoice, item.mandate
+        mandate = item.mandate
         payment: dict[str, Any] = {
-            "name": invoice.customer.name,
+            "name": mandate.customer.name,
             "IBAN": mandate.iban,
             "amount": int(item.amount * 100),
             "type": mandate.sequence,
             "collection_date": collection_on,
             "mandate_id": mandate.reference,
             "mandate_date": mandate.signed_on,
-            "description": f"{invoice.number} {invoice.payment_reference}".strip(),
-            "endtoend_id": (invoice.payment_reference or invoice.number)[:35],
+            "description": item.description[:140],
+            "endtoend_id": item.end_to_end_id,
         }
         if mandate.bic:
             payment["BIC"] = mandate.bic
         document.add_payment(dict(payment))  # sepaxml mutates the dict it gets
-        items.append(
-            {
-                "invoice": invoice.pk,
-                "mandate": mandate.reference,
-                "amount": str(item.amount),
-                "end_to_end_id": payment["endtoend_id"],
-                "sequence": mandate.sequence,
+        row: dict[str, Any] = {
+            "invoice": item.invoice.pk if item.invoice is not None else None,
+            "mandate": mandate.reference,
+            "amount": str(item.amount),
+            "end_to_end_id": item.end_to_end_id,
+            "sequence": mandate.sequence,
+        }
+        if item.instalment is not None:
+            row |= {
+                "plan": item.instalment.plan_id,
+                "instalment": item.instalment.number,
+                "attempt": item.attempt,
             }
-        )
+        items.append(row)
         total += item.amount
     collected = {c.mandate.reference: c.mandate for c in collectable}
     xml = with_amendments(document.export(validate=False), version, collected)
     validate_pain008(xml, version)
-    for mandate in collected.values():
-        _after_collection(mandate, actor)
     batch = DirectDebitBatch.objects.create(
         organisation=organisation,
         version=version,
@@ -399,6 +538,25 @@ def direct_debit_create(
         xml=xml.decode("utf-8"),
         sha256=hashlib.sha256(xml).hexdigest(),
     )
+    DirectDebitLine.objects.bulk_create(
+        DirectDebitLine(
+            organisation=organisation,
+            batch=batch,
+            mandate=item.mandate,
+            customer_id=item.mandate.customer_id,
+            invoice=item.invoice,
+            instalment=item.instalment,
+            attempt=item.attempt,
+            amount=item.amount,
+            collection_on=collection_on,
+            end_to_end_id=item.end_to_end_id,
+            sequence=row["sequence"],
+            remittance=item.description[:140],
+        )
+        for item, row in zip(collectable, items, strict=True)
+    )
+    for mandate in collected.values():
+        _after_collection(mandate, actor)
     event_record(
         name="bank.direct_debit.created",
         organisation=organisation,
