@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import formataddr, make_msgid
 from typing import Any
 
@@ -203,6 +203,27 @@ def address_problem(message: Message) -> str | None:
             return "no phone number"
     elif not [line for line in recipient.get("address_lines") or [] if str(line).strip()]:
         return "no postal address"
+    return None
+
+
+def pre_notification_too_late(message: Message, today: date) -> str | None:
+    """A SEPA pre-notification must reach the debtor at least the mandate's pre-notification
+    days (`direct_debit.pre_notification_days`, 14 by the rulebook unless agreed otherwise)
+    before the collection date; sent later it would announce a debit that may not be taken.
+    Returns the reason to refuse it, or None."""
+    if message.kind != MessageKind.SEPA_PRE_NOTIFICATION:
+        return None
+    debit = (message.context or {}).get("direct_debit") or {}
+    try:
+        collection = date.fromisoformat(str(debit.get("collection_date", ""))[:10])
+        days = int(debit.get("pre_notification_days", 14))
+    except (TypeError, ValueError):
+        return "pre-notification without a valid direct_debit.collection_date"
+    if (collection - today).days < days:
+        return (
+            f"pre-notification too late: collection on {collection.isoformat()} is less than "
+            f"{days} days after {today.isoformat()}; move the collection date"
+        )
     return None
 
 
@@ -458,6 +479,10 @@ def message_deliver_now(
     problem = address_problem(message)
     if problem is not None:
         return _fall_back_or_fail(message, problem, moment, no_address=True)
+    late = pre_notification_too_late(message, timezone.localdate(moment))
+    if late is not None:
+        message_fail(message, reason=late, issue=SendIssueKind.DELIVERY_FAILED)
+        return "failed"
     try:
         message_freeze(message, now=moment)
         rendered = message_render(message)

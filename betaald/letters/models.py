@@ -24,6 +24,8 @@ class MessageKind(models.TextChoices):
     PROMISE_CONFIRMATION = "promise_confirmation", _("Promise to pay confirmation")
     HANDOVER_NOTICE = "handover_notice", _("Hand-over notice")
     DISPUTE_DECISION = "dispute_decision", _("Decision on a dispute")
+    SEPA_PRE_NOTIFICATION = "sepa_pre_notification", _("SEPA direct debit pre-notification")
+    MANDATE_STOPPED = "mandate_stopped", _("Direct debit stopped")
 
 
 class Channel(models.TextChoices):

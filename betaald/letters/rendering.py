@@ -97,6 +97,14 @@ PLACEHOLDERS: dict[str, str] = {
     "handover.party": "hand-over: the agency, bailiff or lawyer",
     "dispute.reason": "dispute decision: what the customer disputed",
     "dispute.decision": "dispute decision: the explanation of the decision",
+    "direct_debit.amount": "direct debit: the amount collected",
+    "direct_debit.collection_date": "direct debit: the collection date",
+    "direct_debit.mandate_reference": "direct debit: the mandate reference",
+    "direct_debit.creditor_id": "direct debit: your creditor identifier (incassant-ID)",
+    "direct_debit.debtor_iban": "direct debit: the debtor's IBAN, all but the last 4 masked",
+    "direct_debit.return_code": "direct debit stopped: the bank's return reason code (MD01 …)",
+    "direct_debit.return_reason": "direct debit stopped: that reason in words",
+    "direct_debit.returned_on": "direct debit stopped: the date of the return",
     "forloop.counter": "position in a {% for %} loop",
     "forloop.first": "first item in a loop",
     "forloop.last": "last item in a loop",
@@ -110,6 +118,69 @@ FOURTEEN_DAY_TERM = {
     "nl": "binnen veertien dagen na de dag waarop deze brief bij u is bezorgd",
     "en": "within 14 days after the day of receipt of this letter",
 }
+
+
+# The SEPA return reasons (ISO 20022 ExternalReturnReason1Code) a debtor may see, in words; an
+# unknown code is shown as the code itself.
+RETURN_REASONS: dict[str, tuple[str, str]] = {
+    "AC01": ("het rekeningnummer is onjuist", "the account number is incorrect"),
+    "AC04": ("de rekening is opgeheven", "the account has been closed"),
+    "AC06": ("de rekening is geblokkeerd", "the account is blocked"),
+    "AC13": ("de rekening is geen rekening voor zakelijke incasso", "the account type is wrong"),
+    "AG01": (
+        "incasso is op deze rekening niet toegestaan",
+        "direct debits are not allowed on this account",
+    ),
+    "AM04": ("er was onvoldoende saldo", "there were insufficient funds"),
+    "AM05": ("de incasso is dubbel aangeboden", "the direct debit was a duplicate"),
+    "BE05": ("uw bank kende ons als incassant niet", "your bank did not recognise us as creditor"),
+    "MD01": (
+        "uw bank kent geen geldige machtiging voor deze incasso",
+        "your bank holds no valid mandate for this direct debit",
+    ),
+    "MD02": (
+        "de gegevens van de machtiging ontbreken of zijn onjuist",
+        "the mandate data are missing or incorrect",
+    ),
+    "MD06": (
+        "u heeft de incasso laten terugboeken",
+        "you asked your bank to refund the direct debit",
+    ),
+    "MD07": ("de rekeninghouder is overleden", "the account holder has died"),
+    "MS02": ("u heeft de incasso geweigerd", "you refused the direct debit"),
+    "MS03": (
+        "uw bank heeft de incasso geweigerd zonder reden",
+        "your bank refused the direct debit without giving a reason",
+    ),
+    "SL01": (
+        "uw bank blokkeert incasso's van ons",
+        "your bank blocks direct debits from us",
+    ),
+    "RR01": ("wettelijke voorschriften dit verbieden", "regulations forbid it"),
+    "RR02": ("wettelijke voorschriften dit verbieden", "regulations forbid it"),
+    "RR03": ("wettelijke voorschriften dit verbieden", "regulations forbid it"),
+    "RR04": ("wettelijke voorschriften dit verbieden", "regulations forbid it"),
+}
+
+# Kinds that announce a direct debit: the money is collected, so the letter has no transfer
+# slip and no payment QR code (paying as well would pay twice).
+NO_TRANSFER_KINDS = frozenset({"sepa_pre_notification"})
+
+
+def return_reason(code: str, language: str) -> str:
+    texts = RETURN_REASONS.get(code.strip().upper())
+    if texts is None:
+        return "uw bank een reden opgaf" if language == "nl" else "your bank gave a reason"
+    return texts[0] if language == "nl" else texts[1]
+
+
+def masked_iban(iban: str) -> str:
+    """NL91ABNA0417164300 → NL** **** **** **43 00: enough to recognise the account."""
+    compact = "".join(str(iban).split()).upper()
+    if len(compact) <= 4:
+        return compact
+    masked = compact[:2] + "*" * (len(compact) - 6) + compact[-4:]
+    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
 
 
 LABELS: dict[str, dict[str, str]] = {
@@ -378,9 +449,10 @@ def _day(value: Any, field: str) -> date | None:
 
 
 def display_context(
-    context: dict[str, Any], *, recipient: dict[str, Any], language: str
+    context: dict[str, Any], *, recipient: dict[str, Any], language: str, kind: str = ""
 ) -> dict[str, Any]:
-    """The template context: display strings from the frozen context, in `language`."""
+    """The template context: display strings from the frozen context, in `language`. For a
+    kind in `NO_TRANSFER_KINDS` the payment block and its QR code are left out."""
 
     def euro(amount: Decimal) -> str:
         return format_euro(amount, language)
@@ -456,6 +528,8 @@ def display_context(
     ]
     instalment = context.get("instalment") or {}
     promise = context.get("promise") or {}
+    debit = context.get("direct_debit") or {}
+    return_code = str(debit.get("return_code", ""))
     name = sender.get("trade_name") or sender.get("legal_name") or ""
     display: dict[str, Any] = {
         "language": language,
@@ -523,6 +597,19 @@ def display_context(
             "reason": str((context.get("dispute") or {}).get("reason", "")),
             "decision": str((context.get("dispute") or {}).get("decision", "")),
         },
+        "direct_debit": {
+            "amount": euro(_money(debit.get("amount"), "direct_debit.amount")) if debit else "",
+            "collection_date": day(
+                _day(debit.get("collection_date"), "direct_debit.collection_date")
+            ),
+            "mandate_reference": str(debit.get("mandate_reference", "")),
+            "creditor_id": str(debit.get("creditor_id", "")),
+            "debtor_iban": masked_iban(str(debit.get("debtor_iban", ""))),
+            "return_code": return_code,
+            "return_reason": str(debit.get("return_reason") or "")
+            or return_reason(return_code, language),
+            "returned_on": day(_day(debit.get("returned_on"), "direct_debit.returned_on")),
+        },
         # Not placeholders: what the layout needs.
         "sender": sender,
         "address_lines": [str(line) for line in recipient.get("address_lines") or []],
@@ -549,7 +636,7 @@ def display_context(
         name=name[:70] or "-",
         iban=str(sender.get("iban", "")).replace(" ", ""),
         bic=str(sender.get("bic", "")),
-        amount=total,
+        amount=ZERO if kind in NO_TRANSFER_KINDS else total,
         reference=reference,
     )
     return display
@@ -732,7 +819,7 @@ def render_message(
     parts: dict[str, str] | None = None,
 ) -> Rendered:
     """Render a message's texts; raises RenderError with the reason."""
-    display = display_context(context, recipient=recipient, language=language)
+    display = display_context(context, recipient=recipient, language=language, kind=kind)
     if parts is None:
         parts = template_parts(organisation_id, kind, language)
     subject, html, sms = render_parts(parts, display)
@@ -845,5 +932,15 @@ def sample_context() -> dict[str, Any]:
         "dispute": {
             "reason": "Niet geleverd",
             "decision": "De afleverbon is op 12 januari getekend.",
+        },
+        "direct_debit": {
+            "amount": "3000.00",
+            "collection_date": "2026-12-15",
+            "mandate_reference": "MANDAAT-C001-1",
+            "creditor_id": "NL98ZZZ999999999999",
+            "debtor_iban": "NL91ABNA0417164300",
+            "pre_notification_days": 14,
+            "return_code": "MD01",
+            "returned_on": "2026-12-18",
         },
     }

@@ -333,6 +333,16 @@ def preview_context(organisation: Any, customer_id: str | None) -> tuple[dict[st
             "due_on": timezone.localdate().isoformat(),
         },
         "handover": {"party": ""},
+        "direct_debit": {
+            "amount": str(principals[0]) if principals else "0.00",
+            "collection_date": timezone.localdate().isoformat(),
+            "mandate_reference": f"{customer.number if customer else ''}-1",
+            "creditor_id": organisation.sepa_creditor_id,
+            "debtor_iban": customer.ibans.values_list("iban", flat=True).first() or ""
+            if customer
+            else "",
+            "return_code": "MS02",
+        },
     }
     recipient = {
         "name": customer.name if customer else "",
@@ -416,7 +426,9 @@ def _preview(
     except ValidationError as error:
         return {"errors": [m for messages in error.message_dict.values() for m in messages]}
     try:
-        display = display_context(data["context"], recipient=data["recipient"], language=language)
+        display = display_context(
+            data["context"], recipient=data["recipient"], language=language, kind=kind
+        )
         subject, html, sms_text = render_parts(
             {"subject": values["subject"], "body": values["body"], "sms": sms}, display
         )
