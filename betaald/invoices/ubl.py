@@ -49,17 +49,14 @@ PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 KVK_SCHEME = "0106"  # ISO 6523 ICD: Kamer van Koophandel number
 SEPA_CREDIT_TRANSFER = "58"  # UNCL 4461
 
-# Peppol EAS codes for a VAT id, per country (a buyer without a KvK number).
+# Peppol EAS (electronic address scheme) codes for a VAT id, per country: the endpoint of a
+# buyer without a KvK number. Italy is left out: its VAT scheme 9906 is deprecated in Peppol.
 VAT_ENDPOINT_SCHEMES = {
-    "AT": "9914",
-    "BE": "9925",
-    "DE": "9930",
-    "ES": "9920",
-    "FR": "9957",
-    "IT": "9906",
-    "LU": "9938",
-    "NL": "9944",
-}
+    "AT": "9914", "BE": "9925", "BG": "9926", "CH": "9927", "CY": "9928", "CZ": "9929",
+    "DE": "9930", "EE": "9931", "ES": "9920", "FR": "9957", "GB": "9932", "GR": "9933",
+    "HR": "9934", "IE": "9935", "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943",
+    "NL": "9944", "PL": "9945", "PT": "9946", "RO": "9947", "SI": "9949", "SK": "9950",
+}  # fmt: skip
 
 EU_COUNTRIES = frozenset(
     {

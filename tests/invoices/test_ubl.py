@@ -37,6 +37,7 @@ from betaald.invoices.ubl import (
     CUSTOMIZATION_ID,
     PROFILE_ID,
     UblNotAvailable,
+    buyer_endpoint,
     invoice_ubl,
     parse_ubl,
     tax_category,
@@ -642,6 +643,30 @@ def test_vat_treatments_map_to_en16931_categories(rate, country, business, code,
 )
 def test_units_map_to_un_ece_recommendation_20_codes(unit, code):
     assert unit_code(unit) == code
+
+
+@pytest.mark.parametrize(
+    ("buyer", "endpoint"),
+    [
+        (
+            {"country": "NL", "kvk_number": "8765 4321", "vat_number": "NL004495445B01"},
+            ("0106", "87654321"),
+        ),
+        (
+            {"country": "NL", "kvk_number": "", "vat_number": "NL004495445B01"},
+            ("9944", "NL004495445B01"),
+        ),
+        (
+            {"country": "DE", "kvk_number": "", "vat_number": "de 136 695 976"},
+            ("9930", "DE136695976"),
+        ),
+        ({"country": "GR", "kvk_number": "", "vat_number": "094259216"}, ("9933", "EL094259216")),
+        ({"country": "IT", "kvk_number": "", "vat_number": "IT00743110157"}, None),
+        ({"country": "NL", "kvk_number": "", "vat_number": ""}, None),
+    ],
+)
+def test_the_buyer_endpoint_is_its_kvk_number_else_its_vat_id_in_the_eas_scheme(buyer, endpoint):
+    assert buyer_endpoint(buyer) == endpoint
 
 
 def test_a_draft_has_no_ubl():
