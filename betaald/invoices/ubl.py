@@ -36,7 +36,7 @@ from lxml import etree
 from betaald.core.errors import DomainError
 from betaald.core.invoicing import Line, VatRate, invoice_totals
 from betaald.core.money import ZERO
-from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from betaald.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -161,7 +161,8 @@ def unit_code(unit: str) -> str:
 
 
 def money(amount: Decimal) -> str:
-    return f"{amount:.2f}"
+    """Two decimals; a negated zero is written as 0.00, never -0.00."""
+    return f"{abs(amount) if amount == 0 else amount:.2f}"
 
 
 def number(value: Decimal) -> str:
@@ -300,12 +301,12 @@ class UblLine:
     rate: VatRate
 
 
-def document_lines(invoice: Invoice) -> list[UblLine]:
+def document_lines(invoice: Invoice, stored: list[InvoiceLine]) -> list[UblLine]:
     """The lines as the document states them: positive on a credit note, and never a negative
     price (a discount is a negative quantity at a positive price)."""
     sign = Decimal(-1) if invoice.kind == InvoiceKind.CREDIT_NOTE else Decimal(1)
     result = []
-    for line in invoice.lines.all():
+    for line in stored:
         quantity, price = sign * line.quantity, line.unit_price
         if price < 0:
             quantity, price = -quantity, -price
@@ -344,8 +345,8 @@ def invoice_ubl(invoice: Invoice) -> bytes:
     def category(rate: VatRate) -> TaxCategory:
         return tax_category(rate, buyer_country=buyer_country, buyer_is_business=buyer_is_business)
 
-    lines = document_lines(invoice)
     stored = list(invoice.lines.all())
+    lines = document_lines(invoice, stored)
     totals = invoice_totals(
         [Line(line.quantity, line.unit_price, VatRate(line.vat_rate)) for line in stored]
     )

@@ -180,6 +180,7 @@ def assert_business_rules(root: etree._Element) -> None:
     assert len(root.findall("cac:TaxTotal", NS)) == 1  # R053
     for element in root.iter(etree.Element):  # R008: no empty elements
         assert len(element) or (element.text or "").strip(), etree.QName(element).localname
+        assert not re.fullmatch(r"-[0.]+", element.text or ""), "no negative zero"
     seller = "cac:AccountingSupplierParty/cac:Party/"
     assert root.find(seller + "cbc:EndpointID", NS) is not None  # R020
     legal_id = root.find(seller + "cac:PartyLegalEntity/cbc:CompanyID", NS)
@@ -494,6 +495,15 @@ def test_a_credit_note_of_a_whole_invoice_mirrors_its_amounts_and_the_buyer_refe
     assert texts(original, "cac:InvoiceLine/cbc:LineExtensionAmount") == texts(
         credited, "cac:CreditNoteLine/cbc:LineExtensionAmount"
     )
+
+
+def test_a_credit_note_without_vat_writes_zero_vat_as_0_00():
+    customer = CustomerFactory(vat_number="NL004495445B01")
+    invoice = issue(customer, lines=[LineInput("Cursus", "1", "300.00", "exempt")])
+    credit = credit_note_create(invoice=invoice, actor=None, issued_on=date(2026, 3, 3), reason="x")
+    root = valid(invoice_ubl(credit))
+    assert text(root, "cac:TaxTotal/cbc:TaxAmount") == "0.00"
+    assert text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") == "300.00"
 
 
 # -- structure compared with the real files -------------------------------------------------
