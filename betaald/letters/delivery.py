@@ -50,7 +50,13 @@ from betaald.letters.models import (
 )
 from betaald.letters.pdf import letter_pdf, sha256_of
 from betaald.letters.rendering import Rendered, RenderError, render_message, template_parts
-from betaald.letters.sms import SmsPermanentError, SmsTemporaryError, originator_for, sms_backend
+from betaald.letters.sms import (
+    SmsPermanentError,
+    SmsStatusReport,
+    SmsTemporaryError,
+    originator_for,
+    sms_backend,
+)
 
 RETRY_DELAYS = (
     timedelta(minutes=1),
@@ -552,20 +558,25 @@ def messages_recover(*, now: datetime | None = None) -> dict[str, int]:
 # --- bounces -----------------------------------------------------------------------------------
 
 
-def bounce_parse(raw: bytes) -> tuple[str, str] | None:
-    """From a delivery status notification (RFC 3464), the original Message-ID and the reason;
-    None if it is not a bounce of a message betaald sent."""
+def dsn_parse(raw: bytes) -> tuple[str, str, str] | None:
+    """From a delivery status notification (RFC 3464): the original Message-ID, the action
+    (`failed`, `delayed`, `delivered`, `relayed`, `expanded`) and the details; None if it is not
+    a report on a message betaald sent."""
     import email
     import email.policy
 
     report = email.message_from_bytes(raw, policy=email.policy.compat32)
     message_id = ""
+    actions: list[str] = []
     reason_parts: list[str] = []
     for part in report.walk():
         content_type = part.get_content_type()
         if content_type == "message/delivery-status":
             blocks: Any = part.get_payload()
             for block in blocks if isinstance(blocks, list) else []:
+                action = str(block.get("Action", "")).strip().lower()
+                if action:
+                    actions.append(action)
                 for header in ("Action", "Status", "Diagnostic-Code"):
                     value = block.get(header)
                     if value:
@@ -580,9 +591,41 @@ def bounce_parse(raw: bytes) -> tuple[str, str] | None:
             message_id = message_id or str(original.get("Message-ID", "")).strip()
     if not message_id:
         return None
-    if any(line.startswith("Action: delayed") for line in reason_parts):
-        return None  # not a failure (yet)
-    return message_id, "; ".join(reason_parts) or "bounced"
+    # One failed recipient is a failure; else the most final action reported.
+    for action in ("failed", "delayed", "delivered", "relayed", "expanded"):
+        if action in actions:
+            break
+    else:
+        action = "failed"  # a report without an action is a bounce
+    return message_id, action, "; ".join(reason_parts) or "bounced"
+
+
+def bounce_parse(raw: bytes) -> tuple[str, str] | None:
+    """From a DSN that reports a failure, the original Message-ID and the reason; None if it is
+    not a failure of a message betaald sent (a success or a delay is not a bounce)."""
+    parsed = dsn_parse(raw)
+    if parsed is None or parsed[1] != "failed":
+        return None
+    return parsed[0], parsed[2]
+
+
+def dsn_record(raw: bytes, *, now: datetime | None = None) -> tuple[str, str]:
+    """Record one DSN: a failure bounces the message (next channel), a success marks it
+    delivered, a delay changes nothing. Returns (Message-ID, outcome)."""
+    parsed = dsn_parse(raw)
+    if parsed is None:
+        return "", "not a report on a betaald message"
+    message_id, action, reason = parsed
+    if action == "failed":
+        return message_id, message_bounce_record(message_id=message_id, reason=reason, now=now)
+    if action in ("delivered", "relayed", "expanded"):
+        return message_id, message_delivered_record(
+            channel=Channel.EMAIL,
+            reference={"message_id": message_id},
+            report=reason,
+            actor="mail server",
+        )
+    return message_id, action
 
 
 def message_bounce_record(*, message_id: str, reason: str, now: datetime | None = None) -> str:
@@ -613,3 +656,99 @@ def message_bounce_record(*, message_id: str, reason: str, now: datetime | None 
         )
         message.smtp_response = f"{message.smtp_response}\nbounced: {reason}"[:2000]
         return _fall_back_or_fail(message, f"bounced: {reason}", moment, no_address=False)
+
+
+# --- delivery receipts ---------------------------------------------------------------------------
+
+
+def message_delivered_record(
+    *, channel: str, reference: dict[str, str], report: str, actor: str
+) -> str:
+    """The provider or the receiving mail server confirms delivery: a sent message becomes
+    delivered, audited once. `reference` finds the message ({"provider_id": …} for an SMS,
+    {"message_id": …} for an email). Returns delivered, ignored (not sent, or already
+    delivered) or unknown."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("organisation", "customer", "invoice")
+            .filter(channel=channel, **reference)
+            .exclude(**{next(iter(reference)): ""})
+            .first()
+        )
+        if message is None:
+            return "unknown"
+        if message.status != MessageStatus.SENT:
+            return "ignored"
+        evidence = f"{message.smtp_response}\ndelivered: {report}"[:2000]
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.DELIVERED, smtp_response=evidence
+        )
+        event_record(
+            name="letters.message.delivered",
+            organisation=message.organisation,
+            actor=actor,
+            subject=message,
+            customer=message.customer,
+            invoice=message.invoice,
+            before={"status": MessageStatus.SENT},
+            after={"status": MessageStatus.DELIVERED, "channel": channel, "report": report[:500]},
+        )
+    return "delivered"
+
+
+def message_undelivered_record(
+    *,
+    channel: str,
+    reference: dict[str, str],
+    report: str,
+    actor: str,
+    now: datetime | None = None,
+) -> str:
+    """The provider reports that a sent message never arrived (an SMS expired or refused by
+    the network): audited, and the message falls back to the next channel of its step as a
+    failed send does, or fails with a task. Returns fallback, failed, ignored or unknown."""
+    moment = _now(now)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("organisation", "customer", "invoice")
+            .filter(channel=channel, **reference)
+            .exclude(**{next(iter(reference)): ""})
+            .first()
+        )
+        if message is None:
+            return "unknown"
+        if message.status not in (MessageStatus.SENT, MessageStatus.DELIVERED):
+            return "ignored"
+        event_record(
+            name="letters.message.undelivered",
+            organisation=message.organisation,
+            actor=actor,
+            subject=message,
+            customer=message.customer,
+            invoice=message.invoice,
+            before={"status": message.status},
+            after={"channel": channel, "report": report[:500]},
+        )
+        message.smtp_response = f"{message.smtp_response}\nnot delivered: {report}"[:2000]
+        Message.objects.filter(pk=message.pk).update(smtp_response=message.smtp_response)
+        return _fall_back_or_fail(message, f"not delivered: {report}", moment)
+
+
+def sms_status_record(report: SmsStatusReport, *, now: datetime | None = None) -> str:
+    """A delivery receipt of the SMS provider: delivered, or failed (→ next channel)."""
+    reference = {"provider_id": report.provider_id}
+    if report.status == "delivered":
+        return message_delivered_record(
+            channel=Channel.SMS, reference=reference, report=report.reason, actor="sms provider"
+        )
+    if report.status == "failed":
+        return message_undelivered_record(
+            channel=Channel.SMS,
+            reference=reference,
+            report=report.reason,
+            actor="sms provider",
+            now=now,
+        )
+    return "pending"

@@ -5,17 +5,26 @@
   `POST /messages` with `Authorization: AccessKey …`; `messagebird+http://…` speaks plain HTTP
   (for a local test server).
 
+Delivery receipts: with `SMS_STATUS_URL` set (the public URL of the `letters:sms_status` view),
+each message asks MessageBird to report its status there (`reportUrl`). A report is trusted only
+when its `MessageBird-Signature` (HMAC-SHA256 with `SMS_SIGNING_KEY` over the request timestamp,
+the URL and the SHA-256 of the body) is valid and its timestamp within five minutes.
+
 A backend raises `SmsPermanentError` when retrying cannot help (a refused number, a bad key) and
 `SmsTemporaryError` otherwise; the worker retries the latter with backoff.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -88,19 +97,21 @@ class ConsoleSmsBackend:
 class MessageBirdSmsBackend:
     """MessageBird REST API: https://developers.messagebird.com/api/sms-messaging/."""
 
-    def __init__(self, *, access_key: str, base_url: str) -> None:
+    def __init__(self, *, access_key: str, base_url: str, report_url: str = "") -> None:
         self.access_key = access_key
         self.base_url = base_url.rstrip("/")
+        self.report_url = report_url
 
     def send(self, *, to: str, text: str, originator: str, reference: str) -> SmsResult:
-        payload = json.dumps(
-            {
-                "recipients": [normalise_msisdn(to)],
-                "originator": originator,
-                "body": text,
-                "reference": reference,
-            }
-        ).encode("utf-8")
+        fields = {
+            "recipients": [normalise_msisdn(to)],
+            "originator": originator,
+            "body": text,
+            "reference": reference,
+        }
+        if self.report_url:
+            fields["reportUrl"] = self.report_url
+        payload = json.dumps(fields).encode("utf-8")
         request = urllib.request.Request(  # noqa: S310 - the URL comes from configuration
             f"{self.base_url}/messages",
             data=payload,
@@ -148,5 +159,81 @@ def sms_backend(url: str | None = None) -> SmsBackend:
         return MessageBirdSmsBackend(
             access_key=unquote(parts.username or ""),
             base_url=f"{protocol}://{host}{port}{parts.path}",
+            report_url=_setting("SMS_STATUS_URL"),
         )
     raise ValueError(f"SMS_URL: unknown scheme {scheme!r}; use console, file or messagebird")
+
+
+# --- delivery receipts ---------------------------------------------------------------------------
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+# MessageBird's SMS statuses: scheduled, sent, buffered (on the way), delivered, expired and
+# delivery_failed (final).
+DELIVERED_STATUSES = frozenset({"delivered"})
+FAILED_STATUSES = frozenset({"delivery_failed", "expired"})
+
+
+def _setting(name: str) -> str:
+    return str(getattr(settings, name, "") or os.environ.get(name, ""))
+
+
+def sms_signing_key() -> str:
+    """The key MessageBird signs its webhooks with (its dashboard: Developers → signing key)."""
+    return _setting("SMS_SIGNING_KEY")
+
+
+def messagebird_signature(*, key: str, timestamp: str, url: str, body: bytes) -> str:
+    """Base64 HMAC-SHA256 over `timestamp \n url \n sha256(body)` (the raw digest), as sent
+    in the `MessageBird-Signature` header."""
+    payload = b"\n".join(
+        [timestamp.encode("utf-8"), url.encode("utf-8"), hashlib.sha256(body).digest()]
+    )
+    mac = hmac.new(key.encode("utf-8"), payload, hashlib.sha256).digest()
+    return base64.b64encode(mac).decode("ascii")
+
+
+def messagebird_signature_valid(
+    *, key: str, signature: str, timestamp: str, url: str, body: bytes, now: float
+) -> bool:
+    """A report is genuine if signed with our key, and fresh (a replayed old report is not)."""
+    if not key or not signature or not timestamp.isdigit():
+        return False
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    expected = messagebird_signature(key=key, timestamp=timestamp, url=url, body=body)
+    return hmac.compare_digest(expected, signature.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class SmsStatusReport:
+    provider_id: str
+    reference: str
+    status: str  # "delivered", "failed" or "pending"
+    reason: str
+
+
+def messagebird_status_report(fields: Mapping[str, str]) -> SmsStatusReport | None:
+    """From MessageBird's status report fields (query string or form: id, reference, recipient,
+    status, statusReason, statusErrorCode, statusDatetime) what happened; None without an id."""
+    provider_id = str(fields.get("id", "")).strip()
+    if not provider_id:
+        return None
+    raw = str(fields.get("status", "")).strip().lower()
+    status = (
+        "delivered"
+        if raw in DELIVERED_STATUSES
+        else "failed"
+        if raw in FAILED_STATUSES
+        else "pending"
+    )
+    details = [raw or "no status"]
+    for name in ("statusReason", "statusErrorCode", "statusDatetime"):
+        value = str(fields.get(name, "")).strip()
+        if value:
+            details.append(f"{name}={value}")
+    return SmsStatusReport(
+        provider_id=provider_id,
+        reference=str(fields.get("reference", "")).strip(),
+        status=status,
+        reason=" ".join(details)[:500],
+    )

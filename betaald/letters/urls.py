@@ -22,4 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("print/", views.print_view, name="print"),
     path("print/batch/", views.print_batch_download, name="print_batch"),
     path("evidence/<int:customer_id>/", views.evidence_export, name="evidence"),
+    # Called by the SMS provider, not by a user: no login, signed (see views.sms_status).
+    path("webhooks/sms/status/", views.sms_status, name="sms_status"),
 ]

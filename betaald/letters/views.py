@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import zipfile
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -25,7 +27,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from betaald.audit.models import Event
 from betaald.letters.models import (
@@ -610,3 +613,51 @@ def evidence_export(request: HttpRequest, customer_id: int) -> HttpResponse:
         f'attachment; filename="evidence-{customer.number}-{timezone.localdate()}.zip"'
     )
     return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def sms_status(request: HttpRequest) -> HttpResponse:
+    """MessageBird's delivery receipt for an SMS (its `reportUrl`). No login and no CSRF token:
+    the request is trusted only with a valid `MessageBird-Signature` made with SMS_SIGNING_KEY
+    (none configured: every report is refused). The fields come in the query string (GET, as
+    MessageBird sends them) or the body (form or JSON). Answers 200 for any genuine report, so
+    the provider does not retry one we cannot use."""
+    from betaald.letters.delivery import sms_status_record
+    from betaald.letters.sms import (
+        messagebird_signature_valid,
+        messagebird_status_report,
+        sms_signing_key,
+    )
+
+    configured = str(getattr(settings, "SMS_STATUS_URL", "") or "")
+    if configured:  # the URL MessageBird was given and signed, whatever proxy is in between
+        query = request.META.get("QUERY_STRING", "")
+        url = configured.split("?", 1)[0] + (f"?{query}" if query else "")
+    else:
+        url = request.build_absolute_uri()
+    body = request.body
+    if not messagebird_signature_valid(
+        key=sms_signing_key(),
+        signature=request.headers.get("MessageBird-Signature", ""),
+        timestamp=request.headers.get("MessageBird-Request-Timestamp", ""),
+        url=url,
+        body=body,
+        now=time.time(),
+    ):
+        return HttpResponse("invalid signature", status=403, content_type="text/plain")
+    fields: dict[str, str] = {key: request.GET.get(key, "") for key in request.GET}
+    if request.method == "POST":
+        if request.content_type == "application/json":
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                return HttpResponse("not JSON", status=400, content_type="text/plain")
+            if isinstance(data, dict):
+                fields.update({str(k): str(v) for k, v in data.items()})
+        else:
+            fields.update({key: request.POST.get(key, "") for key in request.POST})
+    report = messagebird_status_report(fields)
+    if report is None:
+        return HttpResponse("no message id", status=400, content_type="text/plain")
+    return HttpResponse(sms_status_record(report), content_type="text/plain")

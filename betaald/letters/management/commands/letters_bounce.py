@@ -1,5 +1,6 @@
-"""`betaald letters_bounce [FILE ...]`: record bounce messages (delivery status notifications,
-RFC 3464) for emails betaald sent; reads standard input without files (for an MTA pipe)."""
+"""`betaald letters_bounce [FILE ...]`: record delivery status notifications (RFC 3464) for
+emails betaald sent: a failure falls back to the next channel, a success (NOTIFY=SUCCESS) marks
+the message delivered; reads standard input without files (for an MTA pipe)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from betaald.letters.delivery import bounce_parse, message_bounce_record
+from betaald.letters.delivery import dsn_record
 
 
 class Command(BaseCommand):
-    help = "Record bounces of sent emails; the message falls back to its next channel."
+    help = "Record DSNs of sent emails: bounced (next channel) or delivered."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="*", help="DSN files (.eml); none: standard input")
@@ -23,10 +24,5 @@ class Command(BaseCommand):
             sys.stdin.buffer.read()
         ]
         for raw in sources:
-            parsed = bounce_parse(raw)
-            if parsed is None:
-                self.stdout.write("not a bounce of a betaald message")
-                continue
-            message_id, reason = parsed
-            outcome = message_bounce_record(message_id=message_id, reason=reason)
-            self.stdout.write(f"{message_id}: {outcome}")
+            message_id, outcome = dsn_record(raw)
+            self.stdout.write(f"{message_id}: {outcome}" if message_id else outcome)
