@@ -373,3 +373,12 @@ def mandates(request: HttpRequest) -> HttpResponse:
             "collection_form": collection_form,
         },
     )
+
+
+def direct_debit_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """Download a generated pain.008 file again (as it was made: the stored XML)."""
+    batch = get_object_or_404(DirectDebitBatch, pk=pk, organisation=organisation_of(request))
+    response = HttpResponse(batch.xml, content_type="application/xml")
+    name = f"{batch.version}-{batch.collection_on}-{batch.pk}.xml"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

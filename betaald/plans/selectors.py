@@ -86,6 +86,66 @@ def plan_payments(plan: PaymentPlan) -> list[plan_core.PlanPayment]:
     return [plan_core.PlanPayment(day, amount) for day, amount in sorted(per_day.items())]
 
 
+@dataclass(frozen=True)
+class Collection:
+    """One presentation of an instalment by direct debit, for the plan page."""
+
+    instalment: int
+    attempt: int
+    collection_on: date
+    amount: Decimal
+    end_to_end_id: str
+    batch_id: int
+    version: str
+    returned: str | None  # the return reason when the bank sent it back
+
+
+@dataclass(frozen=True)
+class PlanDirectDebit:
+    """How a plan is collected: the customer's active mandate (None: by transfer) and the
+    collections per instalment number."""
+
+    mandate: Any
+    collections: dict[int, list[Collection]]
+
+    def of(self, number: int) -> list[Collection]:
+        return self.collections.get(number, [])
+
+
+def plan_direct_debit(plan: PaymentPlan) -> PlanDirectDebit:
+    """The mandate that collects the plan's instalments and every collection made so far."""
+    from betaald.bank.models import DirectDebitLine, Mandate, MandateStatus
+    from betaald.bank.sepa import lines_returned
+
+    mandate = (
+        Mandate.objects.filter(customer_id=plan.customer_id, status=MandateStatus.ACTIVE)
+        .order_by("-signed_on", "-pk")
+        .first()
+    )
+    lines = list(
+        DirectDebitLine.objects.filter(instalment__plan=plan)
+        .select_related("instalment", "batch")
+        .order_by("collection_on", "attempt", "pk")
+    )
+    returned = lines_returned(plan.organisation, lines)
+    collections: dict[int, list[Collection]] = defaultdict(list)
+    for line in lines:
+        assert line.instalment is not None
+        collections[line.instalment.number].append(
+            Collection(
+                instalment=line.instalment.number,
+                attempt=line.attempt,
+                collection_on=line.collection_on,
+                amount=line.amount,
+                end_to_end_id=line.end_to_end_id,
+                batch_id=line.batch_id,
+                version=line.batch.version,
+                returned=returned.get(line.pk),
+            )
+        )
+    return PlanDirectDebit(mandate=mandate, collections=dict(collections))
+
+
 def promise_paid(promise: Promise, until: date) -> Decimal:
     """What was paid towards the promise's invoices from the day it was made up to `until`."""
     total = Allocation.objects.filter(

@@ -208,6 +208,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(selectors.plans_for(organisation), pk=pk)
     today = local_today()
     payments = selectors.plan_payments(plan)
+    direct_debit = selectors.plan_direct_debit(plan)
     status = None
     if plan.status == PlanStatus.ACTIVE:
         status = plan_core.plan_status(
@@ -226,6 +227,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payments": payments,
             "paid": sum((p.amount for p in payments), ZERO),
             "status": status,
+            "direct_debit": direct_debit,
+            "schedule": [(i, direct_debit.of(i.number)) for i in plan.instalments.all()],
             "decision_form": DecisionForm(),
         },
     )

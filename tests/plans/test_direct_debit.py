@@ -31,6 +31,7 @@ from betaald.dunning.services import dunning_run
 from betaald.invoices.selectors import with_balance
 from betaald.plans.models import InstalmentStatus, PlanStatus
 from betaald.plans.services import plan_create, plans_evaluate
+from tests.factories import MembershipFactory
 from tests.plans.conftest import invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +251,30 @@ def test_a_return_that_stops_the_mandate_is_not_presented_again(
     assert collections_of(plan) == [(1, 1, date(2026, 3, 16), "605.00")]
     mandate = plan.customer.mandates.get()
     assert (mandate.status, mandate.stopped_reason) == (MandateStatus.STOPPED, reason)
+
+
+def test_the_plan_page_shows_the_collections_and_links_the_files(
+    organisation, plan_with_mandate, client, owner, settings
+):
+    from django.urls import reverse
+
+    plan, _invoices = plan_with_mandate
+    client.force_login(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
+    assert "Collected by direct debit (mandate MND-PLAN-1, NL91ABNA0417164300)" in page
+    assert page.count("to be collected") == 3
+    bank = Bank(organisation, returns={f"PLAN{plan.pk}-T1-1": (3, "AM04")})
+    live(organisation, bank, START, date(2026, 3, 19))
+    batch = DirectDebitLine.objects.get(end_to_end_id=f"PLAN{plan.pk}-T1-1").batch
+    page = client.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
+    assert "collected on 03/16/2026 (€\xa0605,00)" in page
+    assert "collected on 03/23/2026 (€\xa0605,00)" in page  # AM04: presented once more
+    assert reverse("bank:direct_debit_file", args=[batch.pk]) in page
+    assert "returned (AM04)" in page
+    download = client.get(reverse("bank:direct_debit_file", args=[batch.pk]))
+    assert download["Content-Type"] == "application/xml"
+    assert download.content.decode() == batch.xml
+    other = MembershipFactory().user  # another organisation: the file is not there
+    client.force_login(other)
+    assert client.get(reverse("bank:direct_debit_file", args=[batch.pk])).status_code == 404
