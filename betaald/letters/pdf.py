@@ -130,13 +130,31 @@ def html_to_pdf(html: str) -> bytes:
     return content
 
 
+def layout_for(rendered: Rendered) -> str:
+    """An invoice has its own layout; every other message is a letter."""
+    if rendered.display.get("invoice_document"):
+        return "letters/layout/invoice.html"
+    return "letters/layout/letter.html"
+
+
+def letter_document(rendered: Rendered) -> Any:
+    """The laid-out WeasyPrint document of a message, as `letter_pdf` writes it."""
+    return html_document(document_html(rendered, template=layout_for(rendered)))
+
+
 def letter_pdf(rendered: Rendered) -> bytes:
-    template = (
-        "letters/layout/invoice.html"
-        if rendered.display.get("invoice_document")
-        else "letters/layout/letter.html"
-    )
-    return html_to_pdf(document_html(rendered, template=template))
+    return html_to_pdf(document_html(rendered, template=layout_for(rendered)))
+
+
+BLANK_PAGE_HTML = (
+    "<!doctype html><html><head><style>@page { size: A4; margin: 0 }</style></head>"
+    "<body></body></html>"
+)
+
+
+def blank_page() -> Any:
+    """An empty A4 page: the back of a letter with an odd number of pages in a duplex batch."""
+    return html_document(BLANK_PAGE_HTML).pages[0]
 
 
 def sha256_of(content: bytes) -> str:

@@ -2,6 +2,11 @@
 print-and-mail service. Building the batch for a day sets `posted_on` on its letters (the date
 the 14-day term of a 14-dagenbrief counts from, via presumed receipt); building it again for the
 same day gives the same letters, in the same order.
+
+The batch is safe to print duplex: every letter starts on an odd page (the front of a sheet),
+so a letter with an odd number of pages is followed by a blank page. The CSV gives per letter
+its own page count, whether a blank back page follows, its first page in the batch and its
+number of sheets.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.db.models import Q
 
 from betaald.audit.services import event_record
 from betaald.letters.models import Channel, Message, MessageStatus
-from betaald.letters.pdf import document_html, html_document
+from betaald.letters.pdf import blank_page, letter_document
 
 POSTCODE = re.compile(r"\b(\d{4})\s?([A-Z]{2})\b")
 CSV_COLUMNS = [
@@ -32,6 +37,8 @@ CSV_COLUMNS = [
     "pages",
     "first_page",
     "pdf_sha256",
+    "blank_back_page",
+    "sheets",
 ]
 
 
@@ -81,10 +88,17 @@ def print_batch_build(*, organisation: Any, day: date, actor: Any = None) -> Pri
             )
     documents = []
     rows = []
-    first_page = 1
+    pages: list[Any] = []
+    blank = None
     for sequence, message in enumerate(messages, start=1):
-        document = html_document(document_html(message_render(message)))
+        document = letter_document(message_render(message))
         documents.append(document)
+        first_page = len(pages) + 1
+        pages += document.pages
+        padded = len(document.pages) % 2 == 1
+        if padded:
+            blank = blank or blank_page()
+            pages.append(blank)
         recipient = message.recipient or {}
         lines = [str(line) for line in recipient.get("address_lines") or []]
         match = POSTCODE.search(" ".join(lines))
@@ -100,13 +114,13 @@ def print_batch_build(*, organisation: Any, day: date, actor: Any = None) -> Pri
                 "pages": len(document.pages),
                 "first_page": first_page,
                 "pdf_sha256": message.pdf_sha256,
+                "blank_back_page": "yes" if padded else "no",
+                "sheets": (len(document.pages) + 1) // 2,
             }
         )
-        first_page += len(document.pages)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    pages = [page for document in documents for page in document.pages]
     pdf = documents[0].copy(pages).write_pdf(pdf_identifier=False) if documents else b""
     return PrintBatch(day=day, pdf=pdf, csv=out.getvalue(), count=len(messages), pages=len(pages))

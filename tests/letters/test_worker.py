@@ -307,3 +307,63 @@ def test_a_resend_by_hand_needs_a_reason_and_is_audited(smtp_server, media, orga
     assert second.unique_key == "resend-me:resend:2"
     message_cancel(message=second, reason="toch betaald", actor=None)
     assert message_deliver_now(second.pk, now=NOW) == "skipped"
+
+
+def test_the_print_batch_is_duplex_safe_and_counts_pages_per_letter(organisation, media, tmp_path):
+    """Every letter starts on the front of a sheet: a blank back page follows a letter with an
+    odd number of pages; an invoice in the batch keeps its invoice layout."""
+    import subprocess
+
+    from betaald.letters.services import invoice_send
+    from tests.letters.conftest import make_invoice
+
+    long_context = reminder_context()
+    long_context["invoices"] = [
+        {**long_context["invoices"][0], "number": f"2026-{n:04}"} for n in range(60)
+    ]
+    contexts = {"1000 AA": reminder_context(), "2000 AA": long_context, "3000 AA": None}
+    for n, (postcode, context) in enumerate(contexts.items()):
+        customer = make_customer(
+            organisation, f"D{n}", name=f"Duplex {n}", email="", postal_code=postcode
+        )
+        if context is None:
+            invoice = make_invoice(organisation, customer, "2026-9001")
+            message, _ = invoice_send(invoice=invoice)
+            assert message_deliver_now(message.pk, now=NOW) == "fallback"  # no email address
+        else:
+            message, _ = message_queue(
+                organisation=organisation,
+                customer=customer,
+                kind="reminder",
+                channel=Channel.LETTER,
+                context=context,
+                unique_key=f"duplex:{n}",
+            )
+        assert message_deliver_now(message.pk, now=NOW) == "sent"
+    batch = print_batch_build(organisation=organisation, day=date(2026, 10, 20))
+    rows = [row.split(",") for row in batch.csv.splitlines()]
+    header, rows = rows[0], rows[1:]
+    assert header[-4:] == ["first_page", "pdf_sha256", "blank_back_page", "sheets"]
+    pages = [int(row[header.index("pages")]) for row in rows]
+    first = [int(row[header.index("first_page")]) for row in rows]
+    blank = [row[header.index("blank_back_page")] for row in rows]
+    assert pages[1] >= 2  # the long letter runs on
+    assert all(page % 2 == 1 for page in first)
+    assert blank == ["yes" if count % 2 else "no" for count in pages]
+    total = sum(count + count % 2 for count in pages)
+    assert batch.pages == total
+    assert first == [1, 1 + pages[0] + pages[0] % 2, 1 + total - pages[2] - pages[2] % 2]
+    (tmp_path / "batch.pdf").write_bytes(batch.pdf)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "batch.pdf")], capture_output=True, text=True)
+    assert f"Pages:           {total}" in info.stdout
+    texts = pdf_text(batch.pdf).split("\f")
+    for row, start, count in zip(rows, first, pages, strict=True):
+        name = row[header.index("name")]
+        assert name in texts[start - 1]
+        if count % 2:
+            assert texts[start - 1 + count].strip() == ""  # the blank back page
+    invoice_page = texts[first[2] - 1]
+    assert "Factuurnummer" in invoice_page  # the invoice layout, as in its stored PDF
+    stored = Message.objects.get(kind="invoice")
+    with stored.pdf.open("rb") as handle:
+        assert pdf_text(handle.read()).split("\f")[0] == invoice_page
