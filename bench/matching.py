@@ -14,8 +14,9 @@ reported is that of the import and matching, not of the data generation):
 4. match + book: `transactions_match`, the service a real import runs, reads and decides again
    and books every automatic match set-based through `payments_register_bulk` (allocation per
    art. 6:43/6:44 BW, audit events, dunning refresh) in chunks of 2,000 lines; the rest goes to
-   the review queue. With `--book-sample N` only the first N lines are booked and the time for
-   all lines is extrapolated.
+   the review queue (`--queries` times its SQL statements by kind, `--profile` runs cProfile).
+   With `--book-sample N` only the first N lines are booked and the time for all lines is
+   extrapolated.
 
 End to end is 1 + 2 + 4 (stage 3 alone shows the decision part of stage 4).
 
@@ -367,6 +368,23 @@ def stages(args: argparse.Namespace) -> None:
     timed(payment_services, "payments_register_bulk", phases)
     timed(payment_services, "_open_invoices", phases)
     timed(dunning_services, "dunning_refresh_invoices", phases)
+    timed(payment_services, "copy_rows", phases)
+    timed(bank_services, "_update_matched", phases)
+    statements: dict[str, list[float]] = {}
+    if args.queries:
+        from django.db import connection
+
+        def time_query(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                kind = " ".join(sql.split()[:6])[:90]
+                entry = statements.setdefault(kind, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
+
+        connection.execute_wrappers.append(time_query)
     if args.profile:
         import cProfile
         import pstats
@@ -379,6 +397,8 @@ def stages(args: argparse.Namespace) -> None:
         profiler.dump_stats(args.profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     t_book = time.perf_counter() - t0
+    for kind, (count, seconds) in sorted(statements.items(), key=lambda kv: -kv[1][1])[:20]:
+        report(f"  sql {seconds:6.1f} s {count:5d}x", kind)
     per_line = t_book / len(sample) if sample else 0
     full_book = per_line * len(ids)
     report(
@@ -390,13 +410,15 @@ def stages(args: argparse.Namespace) -> None:
     book = phases.get("_book_chunk", 0.0)
     register = phases.get("payments_register_bulk", 0.0)
     dunning = phases.get("dunning_refresh_invoices", 0.0)
+    read = phases.get("_open_invoices", 0.0)
     report(
         "  of which",
         f"read + decide {t_book - book:.1f} s; booking chunks {book:.1f} s = payments "
-        f"{register:.1f} s (open invoices read {phases.get('_open_invoices', 0.0):.1f} s, "
-        f"dunning refresh {dunning:.1f} s, allocation and writes "
-        f"{register - dunning - phases.get('_open_invoices', 0.0):.1f} s) + transaction "
-        f"statuses, links and audit {book - register:.1f} s",
+        f"{register:.1f} s (open invoices read {read:.1f} s, dunning refresh {dunning:.1f} s, "
+        f"allocation and writes {register - dunning - read:.1f} s) + transaction statuses, "
+        f"links and audit {book - register:.1f} s; all COPYs of new rows "
+        f"{phases.get('copy_rows', 0.0):.1f} s, status updates "
+        f"{phases.get('_update_matched', 0.0):.1f} s",
     )
     from betaald.audit.models import Event
     from betaald.payments.models import Allocation, Payment
@@ -424,6 +446,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", metavar="FILE", help="cProfile stage 4 into FILE")
     parser.add_argument(
+        "--queries", action="store_true", help="time stage 4's SQL statements by kind"
+    )
+    parser.add_argument(
+        "--setup-only",
+        action="store_true",
+        help="generate the book and the file, then stop (run the stages later with "
+        "--organisation ID, e.g. on a copy made with CREATE DATABASE ... TEMPLATE ...)",
+    )
+    parser.add_argument(
         "--statement", default=str(Path(tempfile.gettempdir()) / "betaald-bench-statement.xml")
     )
     parser.add_argument("--organisation", type=int, help=argparse.SUPPRESS)
@@ -444,6 +475,9 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
+    if args.setup_only:
+        report("organisation", f"{organisation_id} (run the stages with --organisation)")
+        return
     command = [sys.executable, __file__, *sys.argv[1:], "--organisation", str(organisation_id)]
     raise SystemExit(subprocess.call(command))
 

@@ -7,9 +7,11 @@ Every write is a keyword-only service in one database transaction with its audit
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -376,7 +378,9 @@ class Matcher:
 
     def __init__(self, organisation: Organisation, lines: Sequence[matching.BankLine]) -> None:
         from betaald.debtors.models import CustomerIban
+        from betaald.invoices.models import Invoice
         from betaald.invoices.selectors import invoices_open
+        from betaald.payments.services import among
 
         self.organisation = organisation
         self.base = invoices_open(organisation).filter(currency=MATCHABLE_CURRENCY).order_by()
@@ -395,15 +399,15 @@ class Matcher:
         self.known: dict[str, int] = {}
         for chunk in _chunks(sorted(ibans)):
             for iban, customer_id in CustomerIban.objects.filter(
-                customer__organisation=organisation, iban__in=chunk
+                among(CustomerIban, "iban", chunk), customer__organisation=organisation
             ).values_list("iban", "customer_id"):
                 self.known[normalise_account(iban)] = customer_id
         rows: dict[int, tuple[Any, ...]] = {}
         for chunk in _chunks(sorted(references)):
-            query = self.base.filter(payment_reference__in=chunk)
+            query = self.base.filter(among(Invoice, "payment_reference", chunk))
             rows.update((row[0], row) for row in query.values_list(*_ITEM_FIELDS))
         for chunk in _chunks(sorted(numbers)):
-            query = self.base.exclude(number="").filter(number__in=chunk)
+            query = self.base.exclude(number="").filter(among(Invoice, "number", chunk))
             rows.update((row[0], row) for row in query.values_list(*_ITEM_FIELDS))
         self.index = matching.OpenItemIndex(_items(rows.values()), self.known)
         self.items_read = len(rows)
@@ -418,10 +422,13 @@ class Matcher:
         self._load(payers)
 
     def _load(self, customer_ids: Iterable[int]) -> None:
+        from betaald.invoices.models import Invoice
+        from betaald.payments.services import among
+
         wanted = sorted(set(customer_ids) - self.loaded)
         for chunk in _chunks(wanted):
-            query = self.base.filter(customer_id__in=chunk).values_list(*_ITEM_FIELDS)
-            items = _items(query)
+            rows = self.base.filter(among(Invoice, "customer_id", chunk))
+            items = _items(rows.values_list(*_ITEM_FIELDS))
             self.items_read += len(items)
             self.index.add(items)
         self.loaded.update(wanted)
@@ -439,7 +446,26 @@ class Matcher:
         self.index.consume(candidate)
 
 
-def line_for(tx: BankTransaction) -> matching.BankLine:
+@dataclass(slots=True)
+class Pending:
+    """What matching and booking read of an unmatched transaction (fields fixed at import)."""
+
+    pk: int
+    amount: Decimal
+    is_credit: bool
+    is_return: bool
+    booking_date: date | None
+    value_date: date | None
+    counterparty_iban: str
+    structured_reference: str
+    remittance: str
+    end_to_end_id: str
+
+
+_PENDING_FIELDS = tuple(name for name in Pending.__dataclass_fields__)
+
+
+def line_for(tx: BankTransaction | Pending) -> matching.BankLine:
     return matching.BankLine(
         amount=tx.amount,
         counterparty_iban=normalise_account(tx.counterparty_iban),
@@ -542,7 +568,10 @@ BOOK_CHUNK = 2000
 
 
 def _payment_item(
-    tx: BankTransaction, customer_id: int, amount: Decimal, designated_invoice_id: int | None
+    tx: BankTransaction | Pending,
+    customer_id: int,
+    amount: Decimal,
+    designated_invoice_id: int | None,
 ) -> Any:
     from betaald.payments.services import PaymentItem
 
@@ -557,7 +586,64 @@ def _payment_item(
     )
 
 
-_Decided = tuple[BankTransaction, list[matching.Candidate], matching.Candidate | None]
+_Decided = tuple[Pending, list[matching.Candidate], matching.Candidate | None]
+
+
+def _update_matched(rows: Sequence[tuple[int, list[dict[str, Any]], str, Any, int | None]]) -> None:
+    """Set (candidates, status, matched_at, customer) of these transactions, by id. PostgreSQL:
+    COPY into a temporary table and one UPDATE; elsewhere `bulk_update`."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        BankTransaction.objects.bulk_update(
+            [
+                BankTransaction(
+                    pk=pk,
+                    candidates=candidates,
+                    status=status,
+                    matched_at=matched_at,
+                    customer_id=customer_id,
+                )
+                for pk, candidates, status, matched_at, customer_id in rows
+            ],
+            ["candidates", "status", "matched_at", "customer"],
+            batch_size=500,
+        )
+        return
+    table = BankTransaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bank_transaction_matched (id bigint, candidates jsonb, "
+            "status varchar(20), matched_at timestamptz, customer_id bigint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY bank_transaction_matched FROM STDIN") as copy:
+            for pk, candidates, status, matched_at, customer_id in rows:
+                copy.write_row((pk, json.dumps(candidates), status, matched_at, customer_id))
+        cursor.execute(
+            f'UPDATE "{table}" AS t SET candidates = m.candidates, status = m.status, '  # noqa: S608
+            "matched_at = m.matched_at, customer_id = m.customer_id "
+            "FROM bank_transaction_matched AS m WHERE t.id = m.id"
+        )
+        cursor.execute("DROP TABLE bank_transaction_matched")
+
+
+def _lock_unmatched(ids: Sequence[int]) -> set[int]:
+    """Lock these transactions in id order; the ids of those still unmatched."""
+    if connection.vendor != "postgresql":
+        return set(
+            BankTransaction.objects.select_for_update()
+            .filter(pk__in=ids, status=TransactionStatus.UNMATCHED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    # One primary-key lookup per id, in id order (a lateral subquery with FOR UPDATE is never
+    # flattened): the plan does not depend on statistics, which are stale after an import.
+    table = BankTransaction._meta.db_table
+    lookup = f'SELECT id, status FROM "{table}" WHERE id = wanted.id FOR UPDATE'  # noqa: S608
+    sql = f"SELECT t.id, t.status FROM unnest(%s::bigint[]) AS wanted(id), LATERAL ({lookup}) t"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(ids)])
+        return {pk for pk, status in cursor.fetchall() if status == TransactionStatus.UNMATCHED}
 
 
 def _book_chunk(
@@ -565,71 +651,48 @@ def _book_chunk(
 ) -> None:
     """Book a chunk of decided lines in one database transaction: the matches through
     `payments_register_bulk`, the rest into the review queue; statuses and audit in bulk."""
-    from betaald.audit.models import Event
-    from betaald.audit.services import event_build
-    from betaald.dunning import bulk
-    from betaald.payments.services import payments_register_bulk
+    from betaald.payments.services import EventRows, copy_rows, payments_register_bulk
 
-    locked = {
-        tx.pk: tx
-        for tx in BankTransaction.objects.select_for_update()
-        .filter(pk__in=[tx.pk for tx, _c, _d in chunk], status=TransactionStatus.UNMATCHED)
-        .order_by("pk")
-    }
+    locked = _lock_unmatched([tx.pk for tx, _c, _d in chunk])
     now = timezone.now()
-    todo: list[BankTransaction] = []
+    updates: list[tuple[int, list[dict[str, Any]], str, Any, int | None]] = []
     items = []
-    booked: list[BankTransaction] = []
+    booked: list[int] = []
+    audit = EventRows(organisation, actor)
+    subject_type = BankTransaction._meta.label_lower
     for tx, candidates, decision in chunk:
-        row = locked.get(tx.pk)
-        if row is None:
+        if tx.pk not in locked:
             continue  # matched meanwhile by another run
-        row.candidates = _candidates_json(candidates)
+        stored = _candidates_json(candidates)
         if decision is not None:
             invoice_ids = list(decision.invoice_ids)
             designated = invoice_ids[0] if len(invoice_ids) == 1 else None
-            items.append(_payment_item(row, decision.customer_id, row.amount, designated))
-            booked.append(row)
-            row.customer_id = decision.customer_id
-            row.status = TransactionStatus.MATCHED
-            row.matched_at = now
+            items.append(_payment_item(tx, decision.customer_id, tx.amount, designated))
+            booked.append(tx.pk)
+            updates.append((tx.pk, stored, TransactionStatus.MATCHED, now, decision.customer_id))
             counts["matched"] += 1
         else:
-            row.status = TransactionStatus.REVIEW
+            updates.append((tx.pk, stored, TransactionStatus.REVIEW, None, None))
             counts["review"] += 1
-        todo.append(row)
     payments = payments_register_bulk(organisation=organisation, items=items, actor=actor)
-    link = BankTransaction.payments.through
-    bulk.insert(
-        link,
-        [
-            link(banktransaction_id=row.pk, payment_id=payment.pk)
-            for row, payment in zip(booked, payments, strict=True)
-        ],
+    copy_rows(
+        BankTransaction.payments.through,
         ["banktransaction", "payment"],
+        [(pk, payment.pk) for pk, payment in zip(booked, payments, strict=True)],
     )
-    bulk.update(BankTransaction, todo, ["candidates", "status", "matched_at", "customer"])
-    bulk.insert(
-        Event,
-        [
-            event_build(
-                name="bank.transaction.matched"
-                if row.status == TransactionStatus.MATCHED
-                else "bank.transaction.queued",
-                organisation=organisation,
-                actor=actor,
-                subject=row,
-                customer_id=row.customer_id,
-                after={
-                    "amount": str(row.amount),
-                    "status": row.status,
-                    "candidates": row.candidates[:5],
-                },
-            )
-            for row in todo
-        ],
-        bulk.concrete_names(Event),
-    )
+    _update_matched(updates)
+    amounts = {tx.pk: tx.amount for tx, _c, _d in chunk}
+    for pk, stored, status, _at, customer_id in updates:
+        audit.add(
+            "bank.transaction.matched"
+            if status == TransactionStatus.MATCHED
+            else "bank.transaction.queued",
+            subject_type=subject_type,
+            subject_id=pk,
+            customer_id=customer_id,
+            after={"amount": str(amounts[pk]), "status": str(status), "candidates": stored[:5]},
+        )
+    audit.write()
 
 
 def _book_one(
@@ -668,7 +731,7 @@ def _book_one(
 
 def _match_incoming(
     organisation: Organisation,
-    incoming: Sequence[BankTransaction],
+    incoming: Sequence[Pending],
     counts: Counter[str],
     *,
     actor: Any,
@@ -713,12 +776,14 @@ def transactions_match(
     database transaction; a chunk that fails is booked again one line per database transaction,
     so one failure never undoes the others. Returns counts per outcome.
     """
+    from betaald.payments.services import among
+
     queryset = BankTransaction.objects.filter(
         organisation=organisation, status=TransactionStatus.UNMATCHED
     ).order_by("booking_date", "pk")
     if transaction_ids is not None:
-        queryset = queryset.filter(pk__in=list(transaction_ids))
-    pending = list(queryset)
+        queryset = queryset.filter(among(BankTransaction, "id", transaction_ids))
+    pending = [Pending(*row) for row in queryset.values_list(*_PENDING_FIELDS)]
     counts: Counter[str] = Counter()
     if not pending:
         return {}

@@ -10,15 +10,18 @@ payments one by one in date order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Field
+from django.db import connection, models, transaction
+from django.db.models import BooleanField, Field, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from betaald.audit.models import Event
@@ -27,7 +30,6 @@ from betaald.core.allocation import Claim, allocate_payment
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO, round_cents, to_money
 from betaald.debtors.models import Customer
-from betaald.dunning import bulk
 from betaald.invoices.models import Invoice
 from betaald.invoices.selectors import invoices_open
 from betaald.organisations.models import Organisation
@@ -61,12 +63,118 @@ class PaymentItem:
 @dataclass(slots=True)
 class _OpenInvoice:
     pk: int
+    customer_id: int
     number: str
     due_on: date | None
     open_amount: Decimal
 
 
 BULK_CHUNK = 2000
+
+
+def among(model: type[models.Model], field: str, values: Iterable[Any]) -> Q | RawSQL:
+    """A filter on `field` (a column of `model`) being one of `values`. On PostgreSQL one array
+    parameter (`= ANY(%s)`): an `IN` list of thousands of placeholders costs more to build and
+    send than the query takes to run."""
+    wanted = sorted(set(values))
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": wanted})
+    column_name = cast("Field[Any, Any]", model._meta.get_field(field)).column
+    column = f'"{model._meta.db_table}"."{column_name}"'
+    # The SQL holds only a quoted table and column name; the values are one parameter.
+    return RawSQL(f"{column} = ANY(%s)", (wanted,), output_field=BooleanField())  # noqa: S611
+
+
+def copy_rows(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Append rows (values of the fields `names`, in that order) to the model's table. On
+    PostgreSQL one COPY straight into the table, JSON values serialised as `save()` would;
+    elsewhere `bulk_create`. For append-only rows whose values are known: no model objects."""
+    if not rows:
+        return
+    fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in names]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip([f.attname for f in fields], row, strict=True))) for row in rows],
+            batch_size=500,
+        )
+        return
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        if not json_at:
+            for row in rows:
+                copy.write_row(row)
+            return
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i])
+            copy.write_row(values)
+
+
+EVENT_FIELDS = (
+    "organisation",
+    "name",
+    "occurred_at",
+    "actor",
+    "actor_label",
+    "customer",
+    "invoice",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "message",
+)
+
+
+class EventRows:
+    """Audit event rows for `copy_rows(Event, EVENT_FIELDS, ...)`: the fields `event_build`
+    gives (its actor rules, one timestamp for the batch as `bulk_create` stamps them)."""
+
+    def __init__(self, organisation: Organisation, actor: Any) -> None:
+        template = event_build(name="", organisation=organisation, actor=actor)
+        self.organisation_id = organisation.pk
+        self.actor_id = template.actor_id
+        self.actor_label = template.actor_label
+        self.now: datetime = timezone.now()
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(
+        self,
+        name: str,
+        *,
+        subject_type: str,
+        subject_id: int,
+        customer_id: int | None,
+        after: dict[str, Any],
+        invoice_id: int | None = None,
+    ) -> None:
+        self.rows.append(
+            (
+                self.organisation_id,
+                name,
+                self.now,
+                self.actor_id,
+                self.actor_label,
+                customer_id,
+                invoice_id,
+                subject_type,
+                str(subject_id),
+                None,
+                after,
+                "",
+            )
+        )
+
+    def write(self) -> None:
+        copy_rows(Event, EVENT_FIELDS, self.rows)
+        self.rows = []
+
 
 # The item fields errors are reported under: by `payments_register_bulk` as
 # `items[<index>].<field>`, by `payment_register` under its own argument names.
@@ -128,12 +236,20 @@ def _insert_payments(payments: list[Payment]) -> None:
             [Payment._meta.db_table, len(payments)],
         )
         ids = [row[0] for row in cursor.fetchall()]
+    now = timezone.now()
     for payment, pk in zip(payments, ids, strict=True):
         payment.pk = pk
-    bulk.insert(Payment, payments, ["id", *bulk.concrete_names(Payment)])
-    for payment in payments:
+        payment.created_at = now
         payment._state.adding = False
         payment._state.db = connection.alias
+    copy_rows(
+        Payment,
+        _PAYMENT_FIELDS,
+        [tuple(getattr(payment, name) for name in _PAYMENT_FIELDS) for payment in payments],
+    )
+
+
+_PAYMENT_FIELDS = tuple(f.attname for f in Payment._meta.concrete_fields)
 
 
 def _lock_customers(organisation: Organisation, customer_ids: set[int]) -> set[int]:
@@ -144,7 +260,9 @@ def _lock_customers(organisation: Organisation, customer_ids: set[int]) -> set[i
     for start in range(0, len(wanted), BULK_CHUNK):
         found.update(
             Customer.objects.select_for_update()
-            .filter(organisation=organisation, pk__in=wanted[start : start + BULK_CHUNK])
+            .filter(
+                among(Customer, "id", wanted[start : start + BULK_CHUNK]), organisation=organisation
+            )
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -154,121 +272,152 @@ def _lock_customers(organisation: Organisation, customer_ids: set[int]) -> set[i
 _OPEN_FIELDS = ("pk", "customer_id", "number", "due_on", "open_amount")
 
 
-def _open_invoices(
-    organisation: Organisation, customer_ids: Sequence[int]
-) -> dict[int, list[_OpenInvoice]]:
-    """Per customer, the open invoices in the order `allocate_payment` receives them."""
-    by_customer: dict[int, list[_OpenInvoice]] = {pk: [] for pk in customer_ids}
+def _open_rows(organisation: Organisation, condition: Q | RawSQL) -> list[_OpenInvoice]:
+    """Open invoices (`invoices_open`) meeting `condition`, in the order `allocate_payment`
+    receives them per customer."""
     rows = (
         invoices_open(organisation)
-        .filter(customer_id__in=customer_ids)
+        .filter(condition)
         .order_by("customer_id", "due_on", "id")
         .values_list(*_OPEN_FIELDS)
     )
-    for pk, customer_id, number, due_on, open_amount in rows:
-        # round_cents: SQLite computes the balance in floating point (0.580000000000001).
-        amount = round_cents(Decimal(open_amount))
-        by_customer[customer_id].append(_OpenInvoice(pk, number, due_on, amount))
+    # round_cents: SQLite computes the balance in floating point (0.580000000000001).
+    return [
+        _OpenInvoice(pk, customer_id, number, due_on, round_cents(Decimal(open_amount)))
+        for pk, customer_id, number, due_on, open_amount in rows
+    ]
+
+
+def _open_invoices(
+    organisation: Organisation, chunk: Sequence[tuple[int, PaymentItem]], payments: list[Payment]
+) -> dict[int, list[_OpenInvoice]]:
+    """Per customer of the chunk, the open invoices its payments can be allocated to.
+
+    A payment designated to an invoice whose open amount covers it is allocated to that invoice
+    alone (see `_allocate`). So first only the designated invoices are read; when, taking the
+    chunk's payments in order, every payment of a customer is covered by its designated invoice,
+    those are all the customer's payments need. Only for the other customers are all their open
+    invoices read.
+    """
+    designated = {
+        invoice.pk: invoice
+        for invoice in _open_rows(
+            organisation,
+            among(Invoice, "id", {item.designated_invoice_id or 0 for _i, item in chunk} - {0}),
+        )
+    }
+    left = {pk: invoice.open_amount for pk, invoice in designated.items()}
+    full: set[int] = set()
+    for index, item in chunk:
+        pk = item.designated_invoice_id
+        amount = payments[index].amount
+        if pk is not None and pk in left and left[pk] >= amount:
+            left[pk] -= amount
+        else:
+            full.add(item.customer_id)
+    by_customer: dict[int, list[_OpenInvoice]] = {item.customer_id: [] for _i, item in chunk}
+    for invoice in designated.values():
+        if invoice.customer_id not in full:
+            by_customer[invoice.customer_id].append(invoice)
+    if full:
+        for invoice in _open_rows(organisation, among(Invoice, "customer_id", full)):
+            by_customer[invoice.customer_id].append(invoice)
     return by_customer
+
+
+def _claim(invoice: _OpenInvoice, on: date) -> Claim:
+    return Claim(
+        id=str(invoice.pk),
+        due_on=invoice.due_on or on,
+        costs=ZERO,
+        interest=ZERO,
+        principal=invoice.open_amount,
+        rate=Decimal("0"),
+    )
 
 
 def _allocate(
     payment: Payment, open_invoices: list[_OpenInvoice]
-) -> list[tuple[_OpenInvoice, Allocation]]:
+) -> list[tuple[_OpenInvoice, str, Decimal]]:
     """Allocate one payment over the customer's open invoices (art. 6:43/6:44 BW) and lower
-    their open amounts in memory, so the next payment of the batch sees what is left."""
-    claims = [
-        Claim(
-            id=str(invoice.pk),
-            due_on=invoice.due_on or payment.received_on,
-            costs=ZERO,
-            interest=ZERO,
-            principal=invoice.open_amount,
-            rate=Decimal("0"),
-        )
-        for invoice in open_invoices
-        if invoice.open_amount > 0
-    ]
-    designation = (
-        str(payment.designated_invoice_id) if payment.designated_invoice_id is not None else None
-    )
-    if designation is not None and designation not in {claim.id for claim in claims}:
-        designation = None
+    their open amounts in memory, so the next payment of the batch sees what is left. Returns
+    (invoice, component, amount) per allocation row.
+
+    A designated invoice whose outstanding amount covers the payment absorbs all of it (art.
+    6:43 lid 1 BW; `allocate_payment` gives the other claims nothing whatever their order), so
+    then it is the only claim passed; tests/payments/test_bulk.py checks that with hypothesis.
+    """
+    on = payment.received_on
+    by_id = {invoice.pk: invoice for invoice in open_invoices if invoice.open_amount > 0}
+    designated = by_id.get(payment.designated_invoice_id or 0)
+    if designated is not None and designated.open_amount >= payment.amount:
+        claims = [_claim(designated, on)]
+    else:
+        claims = [_claim(invoice, on) for invoice in by_id.values()]
     result = allocate_payment(
-        payment.amount, claims, on=payment.received_on, designation=designation
+        payment.amount,
+        claims,
+        on=on,
+        designation=str(designated.pk) if designated is not None else None,
     )
-    by_id = {str(invoice.pk): invoice for invoice in open_invoices}
     rows = []
     for parts in result.parts:
-        invoice = by_id[parts.claim_id]
+        invoice = by_id[int(parts.claim_id)]
         for component, amount in (
             (Component.COSTS, parts.costs),
             (Component.INTEREST, parts.interest),
             (Component.PRINCIPAL, parts.principal),
         ):
             if amount > 0:
-                rows.append(
-                    (
-                        invoice,
-                        Allocation(
-                            organisation=payment.organisation,
-                            invoice_id=invoice.pk,
-                            payment=payment,
-                            component=component,
-                            amount=amount,
-                            allocated_on=payment.received_on,
-                        ),
-                    )
-                )
+                rows.append((invoice, str(component), amount))
                 if component == Component.PRINCIPAL:
                     invoice.open_amount -= amount
     return rows
 
 
-def _events(
-    organisation: Organisation,
-    payment: Payment,
-    allocations: list[tuple[_OpenInvoice, Allocation]],
-    actor: Any,
-) -> list[Event]:
+_ALLOCATION_FIELDS = (
+    "organisation",
+    "invoice",
+    "payment",
+    "component",
+    "amount",
+    "allocated_on",
+    "created_at",
+)
+
+
+def _record(
+    audit: EventRows, payment: Payment, allocations: list[tuple[_OpenInvoice, str, Decimal]]
+) -> None:
     """The audit events of one registered payment, as `event_record` writes them."""
-    allocated = sum((a.amount for _invoice, a in allocations), ZERO)
-    events = [
-        event_build(
-            name="payments.payment.registered",
-            organisation=organisation,
-            actor=actor,
+    allocated = sum((amount for _i, _c, amount in allocations), ZERO)
+    audit.add(
+        "payments.payment.registered",
+        subject_type=Payment._meta.label_lower,
+        subject_id=payment.pk,
+        customer_id=payment.customer_id,
+        after={
+            "amount": str(payment.amount),
+            "received_on": payment.received_on.isoformat(),
+            "allocated": [
+                {"invoice": invoice.number, "component": component, "amount": str(amount)}
+                for invoice, component, amount in allocations
+            ],
+            "unapplied": str(payment.amount - allocated),
+        },
+    )
+    per_invoice: dict[int, Decimal] = {}
+    for invoice, _component, amount in allocations:
+        per_invoice[invoice.pk] = per_invoice.get(invoice.pk, ZERO) + amount
+    for invoice_id in sorted(per_invoice):
+        audit.add(
+            "payments.allocation.created",
+            subject_type=Payment._meta.label_lower,
+            subject_id=payment.pk,
             customer_id=payment.customer_id,
-            subject=payment,
-            after={
-                "amount": str(payment.amount),
-                "received_on": payment.received_on.isoformat(),
-                "allocated": [
-                    {"invoice": invoice.number, "component": a.component, "amount": str(a.amount)}
-                    for invoice, a in allocations
-                ],
-                "unapplied": str(payment.amount - allocated),
-            },
+            invoice_id=invoice_id,
+            after={"payment": payment.pk, "amount": str(per_invoice[invoice_id])},
         )
-    ]
-    for invoice_id in sorted({a.invoice_id for _invoice, a in allocations}):
-        events.append(
-            event_build(
-                name="payments.allocation.created",
-                organisation=organisation,
-                actor=actor,
-                customer_id=payment.customer_id,
-                invoice_id=invoice_id,
-                subject=payment,
-                after={
-                    "payment": payment.pk,
-                    "amount": str(
-                        sum((a.amount for _i, a in allocations if a.invoice_id == invoice_id), ZERO)
-                    ),
-                },
-            )
-        )
-    return events
 
 
 def _check_designations(
@@ -280,7 +429,7 @@ def _check_designations(
     if not wanted:
         return
     owners = dict(
-        Invoice.objects.filter(organisation=organisation, pk__in=wanted).values_list(
+        Invoice.objects.filter(among(Invoice, "id", wanted), organisation=organisation).values_list(
             "pk", "customer_id"
         )
     )
@@ -312,35 +461,39 @@ def _register(
     # Per customer in date order, then input order (a stable sort); customers are independent.
     order = sorted(range(len(items)), key=lambda index: items[index].received_on)
     refresh_on: dict[int, date] = {}
+    audit = EventRows(organisation, actor)
     for start in range(0, len(order), BULK_CHUNK):
         chunk = [(index, items[index]) for index in order[start : start + BULK_CHUNK]]
         _check_designations(organisation, chunk, fields)
-        open_by_customer = _open_invoices(
-            organisation, sorted({item.customer_id for _i, item in chunk})
-        )
+        open_by_customer = _open_invoices(organisation, chunk, payments)
         booked = []
         for index, item in chunk:
             payment = payments[index]
             allocations = _allocate(payment, open_by_customer[item.customer_id])
             booked.append((payment, allocations))
-            for _invoice, allocation in allocations:
-                refresh_on[allocation.invoice_id] = payment.received_on
+            for invoice, _component, _amount in allocations:
+                refresh_on[invoice.pk] = payment.received_on
         _insert_payments([payment for payment, _a in booked])
-        rows = []
-        for payment, allocations in booked:
-            for _invoice, allocation in allocations:
-                allocation.payment_id = payment.pk
-                rows.append(allocation)
-        bulk.insert(Allocation, rows, bulk.concrete_names(Allocation))
-        bulk.insert(
-            Event,
+        copy_rows(
+            Allocation,
+            _ALLOCATION_FIELDS,
             [
-                event
+                (
+                    organisation.pk,
+                    invoice.pk,
+                    payment.pk,
+                    component,
+                    amount,
+                    payment.received_on,
+                    audit.now,
+                )
                 for payment, allocations in booked
-                for event in _events(organisation, payment, allocations, actor)
+                for invoice, component, amount in allocations
             ],
-            bulk.concrete_names(Event),
         )
+        for payment, allocations in booked:
+            _record(audit, payment, allocations)
+        audit.write()
     from betaald.dunning.services import dunning_refresh_invoices
 
     # Each invoice's dunning state as after its last payment of the batch (on that date).

@@ -18,7 +18,6 @@ from hypothesis.extra.django import TestCase
 from betaald.audit.models import Event
 from betaald.core.money import round_cents
 from betaald.dunning.models import DunningState
-from betaald.dunning.services import STATE_FIELDS
 from betaald.invoices.selectors import invoice_open_amount
 from betaald.payments import services
 from betaald.payments.models import Allocation, Payment
@@ -34,6 +33,12 @@ from tests.factories import CustomerFactory, OrganisationFactory, issued_invoice
 pytestmark = pytest.mark.django_db
 
 START = date(2026, 1, 1)
+# Every stored field of a dunning state (its key is the invoice) except its timestamps.
+STATE_FIELDS = [
+    f.attname
+    for f in DunningState._meta.concrete_fields
+    if f.name not in ("created_at", "updated_at")
+]
 
 
 def item(customer, amount, on=date(2026, 2, 20), **kwargs):
@@ -95,9 +100,7 @@ def snapshot(invoice_ids, payments):
             )
         )
     states = sorted(
-        DunningState.objects.filter(invoice_id__in=invoice_ids).values_list(
-            "invoice_id", *[f"{name}_id" if name == "policy" else name for name in STATE_FIELDS]
-        )
+        DunningState.objects.filter(invoice_id__in=invoice_ids).values_list(*STATE_FIELDS)
     )
     return {
         "allocations": allocations,
@@ -411,3 +414,76 @@ def test_the_number_of_queries_does_not_grow_with_the_batch():
     small, large = queries(3), queries(30)
     assert large <= small + 2  # SQLite splits a long INSERT by its limit of variables
     assert small < 40
+
+
+CENTS = st.integers(min_value=0, max_value=50_000).map(lambda cents: Decimal(cents) / 100)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    claims=st.lists(
+        st.tuples(CENTS, CENTS, CENTS, st.integers(-30, 30), st.sampled_from(["0", "8", "12.5"])),
+        min_size=1,
+        max_size=6,
+    ),
+    pick=st.integers(0, 5),
+    share=st.integers(1, 100),
+)
+def test_a_designated_claim_that_covers_the_payment_takes_it_all_whatever_the_others(
+    claims, pick, share
+):
+    """Why `_allocate` passes only the designated invoice when its outstanding amount covers
+    the payment: `allocate_payment` over all claims gives the others nothing (art. 6:43 lid 1
+    BW) and the designated claim the same costs, interest and principal."""
+    from betaald.core.allocation import Claim, allocate_payment
+
+    on = date(2026, 3, 1)
+    book = [
+        Claim(
+            id=str(n),
+            due_on=on + timedelta(days=days),
+            costs=costs,
+            interest=interest,
+            principal=principal,
+            rate=Decimal(rate),
+        )
+        for n, (costs, interest, principal, days, rate) in enumerate(claims)
+    ]
+    designated = book[pick % len(book)]
+    amount = round_cents(designated.outstanding * share / 100)
+    if amount <= 0:
+        return
+    everything = allocate_payment(amount, book, on=on, designation=designated.id)
+    alone = allocate_payment(amount, [designated], on=on, designation=designated.id)
+    assert everything.part(designated.id) == alone.part(designated.id)
+    assert all(part.total == 0 for part in everything.parts if part.claim_id != designated.id)
+    assert everything.unapplied == alone.unapplied == 0
+
+
+@pytest.mark.parametrize("who", ["label", "user", "nobody"])
+def test_the_bulk_audit_rows_hold_what_event_build_gives(who, django_user_model):
+    """`EventRows` writes the fields `event_build` (the audit app's rules) gives an event."""
+    from betaald.audit.services import event_build
+
+    customer = CustomerFactory()
+    invoice = issued_invoice(customer, amount="10.00", vat_rate="0")
+    actor = {
+        "label": "bank import",
+        "user": django_user_model.objects.create_user("kees", password="x"),
+        "nobody": None,
+    }[who]
+    (payment,) = payments_register_bulk(
+        organisation=customer.organisation, items=[item(customer, "4.00")], actor=actor
+    )
+    expected = event_build(
+        name="payments.allocation.created",
+        organisation=customer.organisation,
+        actor=actor,
+        subject=payment,
+        customer_id=customer.pk,
+        invoice_id=invoice.pk,
+        after={"payment": payment.pk, "amount": "4.00"},
+    )
+    stored = Event.objects.get(name="payments.allocation.created")
+    fields = [f.attname for f in Event._meta.concrete_fields if f.name not in ("id", "occurred_at")]
+    assert [getattr(stored, f) for f in fields] == [getattr(expected, f) for f in fields]
