@@ -264,13 +264,21 @@ def sql_floor(policy_id: int) -> float:
     return elapsed
 
 
-def child(scenario: str, url: str) -> None:
-    """Run the engine once, in this process, and print JSON figures."""
+def child(scenario: str, url: str, profile: str | None = None) -> None:
+    """Run the engine once, in this process, and print JSON figures (with `profile`, under
+    cProfile, the stats written to that file)."""
     setup_django(url)
     from betaald.dunning.services import dunning_run
 
     started = time.perf_counter()
-    run = dunning_run(today=TODAY)
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        run = profiler.runcall(dunning_run, today=TODAY)
+        profiler.dump_stats(profile)
+    else:
+        run = dunning_run(today=TODAY)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -299,10 +307,13 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the book of an earlier run (same sizes)"
     )
+    parser.add_argument(
+        "--profile", help="write cProfile stats of each run to PROFILE.<scenario>.prof"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.database_url)
+        child(args.child, args.database_url, args.profile)
         return
     if not args.reuse:
         recreate_database(args.database_url)
@@ -336,6 +347,7 @@ def main() -> None:
                     scenario,
                     "--database-url",
                     args.database_url,
+                    *(["--profile", f"{args.profile}.{scenario}.prof"] if args.profile else []),
                 ],
                 check=True,
                 capture_output=True,

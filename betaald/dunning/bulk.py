@@ -7,7 +7,7 @@ databases (SQLite in development and tests) the ORM's bulk methods are used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -113,6 +113,99 @@ def update(model: type[models.Model], objs: Sequence[models.Model], names: Seque
     temp = f"{table}_copy"
     _copy_to_temp(table, temp, fields, _rows(objs, fields, adding=False))
     assignments = ", ".join(f'"{f.column}" = t."{f.column}"' for f in fields[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" AS s SET {assignments} FROM "{temp}" AS t '  # noqa: S608
+            f'WHERE s."{pk.column}" = t."{pk.column}"'
+        )
+        cursor.execute(f'DROP TABLE "{temp}"')
+
+
+def id_filter(ids: Iterable[int]) -> Any:
+    """The value for a `pk__in` / `<fk>__in` lookup over many ids: on PostgreSQL one array
+    parameter (``IN (SELECT unnest(%s))``) instead of one placeholder per id, which psycopg and
+    the ORM would otherwise process value by value; elsewhere the list itself."""
+    values = list(ids)
+    if connection.vendor != "postgresql":
+        return values
+    from django.db.models.expressions import RawSQL
+
+    return RawSQL("SELECT unnest(%s::bigint[])", (values,))
+
+
+def insert_rows(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert plain rows (values in the order of the field names `names`, JSON as Python
+    values) without building model objects; on PostgreSQL with COPY. With `returning`, the
+    given columns of the rows really inserted (PostgreSQL only; elsewhere an empty list)."""
+    if not rows:
+        return []
+    fields = _columns(model, names)
+    if connection.vendor != "postgresql":
+        attnames = [f.attname for f in fields]
+        objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        model._default_manager.bulk_create(objs, batch_size=1000, ignore_conflicts=ignore_conflicts)
+        return []
+    from psycopg.types.json import Jsonb
+
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    if json_at:
+        converted: list[Sequence[Any]] = []
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                values[i] = Jsonb(values[i])
+            converted.append(values)
+        rows = converted
+    table = model._meta.db_table
+    temp = f"{table}_rows"
+    columns = _copy_to_temp(table, temp, fields, rows)  # type: ignore[arg-type]
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    back = ""
+    if returning:
+        back = " RETURNING " + ", ".join(
+            f'"{model._meta.get_field(name).column}"'  # type: ignore[union-attr]
+            for name in returning
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{temp}"{conflict}{back}'  # noqa: S608
+        )
+        found = [tuple(row) for row in cursor.fetchall()] if returning else []
+        cursor.execute(f'DROP TABLE "{temp}"')
+    return found
+
+
+def update_rows(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Update the fields `names` of plain rows ``(pk, *values)`` in one statement (COPY into a
+    temporary table, then ``UPDATE ... FROM``), without building model objects."""
+    if not rows:
+        return
+    pk = model._meta.pk
+    assert pk is not None
+    fields = _columns(model, names)
+    if connection.vendor != "postgresql":
+        attnames = [f.attname for f in fields]
+        objs = []
+        for row in rows:
+            obj = model(**{pk.attname: row[0]})
+            for name, value in zip(attnames, row[1:], strict=True):
+                setattr(obj, name, value)
+            objs.append(obj)
+        model._default_manager.bulk_update(objs, [f.name for f in fields], batch_size=1000)
+        return
+    table = model._meta.db_table
+    temp = f"{table}_rows"
+    _copy_to_temp(table, temp, [pk, *fields], rows)  # type: ignore[arg-type]
+    assignments = ", ".join(f'"{f.column}" = t."{f.column}"' for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{table}" AS s SET {assignments} FROM "{temp}" AS t '  # noqa: S608

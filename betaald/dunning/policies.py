@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from betaald.core import dunning as core
 from betaald.core.errors import DomainError
 from betaald.dunning.models import CustomerDunning, DunningPolicy, DunningStep
+from betaald.organisations.models import Organisation
 
 
 def step_to_core(step: DunningStep) -> core.Step:
@@ -83,6 +85,9 @@ class PolicyEntry:
     model: DunningPolicy
     policy: core.Policy
     steps: tuple[DunningStep, ...]
+    # The core's answers for claims without holds or amount conditions, which depend only on
+    # the dates and the level (see `services._decision`); filled during one run.
+    decisions: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def step_index(self, step_id: int) -> int | None:
         for index, step in enumerate(self.steps):
@@ -99,6 +104,8 @@ class PolicyBook:
         self.defaults: dict[tuple[int, str], int] = {}
         self.overrides: dict[int, int] = {}
         self._invalid: dict[int, str] = {}
+        self._organisations: dict[int, Organisation] = {}
+        self.organisation_ids: set[int] = set(organisation_ids or ())
         policies = DunningPolicy.objects.all()
         if organisation_ids is not None:
             policies = policies.filter(organisation_id__in=list(organisation_ids))
@@ -121,8 +128,10 @@ class PolicyBook:
 
     def load_overrides(self, customer_ids: Iterable[int]) -> None:
         wanted = [c for c in set(customer_ids) if c not in self.overrides]
+        from betaald.dunning.bulk import id_filter
+
         for customer_id, policy_id in CustomerDunning.objects.filter(
-            customer_id__in=wanted
+            customer_id__in=id_filter(wanted)
         ).values_list("customer_id", "policy_id"):
             self.overrides[customer_id] = policy_id
         for customer_id in wanted:
@@ -134,6 +143,15 @@ class PolicyBook:
             return self.entries[own]
         default = self.defaults.get((organisation_id, kind))
         return self.entries.get(default) if default is not None else None
+
+    def organisation(self, organisation_id: int) -> Organisation:
+        """One object per organisation for the whole run (not one per invoice row)."""
+        found = self._organisations.get(organisation_id)
+        if found is None:
+            found = self._organisations[organisation_id] = Organisation.objects.get(
+                pk=organisation_id
+            )
+        return found
 
     def invalid_reason(self, policy_id: int) -> str | None:
         return self._invalid.get(policy_id)

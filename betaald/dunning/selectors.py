@@ -111,7 +111,7 @@ def next_step_for_invoice(invoice: Invoice, today: date) -> NextStepView:
         StepExecution.objects.filter(invoice=invoice).select_related("step").order_by("pk")
     )
     entry: PolicyEntry | None = claim.entry
-    state: DunningState = claim.state
+    state = claim.state
     if entry is None or claim.snapshot is None:
         return NextStepView(
             policy=None,

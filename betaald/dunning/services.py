@@ -61,23 +61,10 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1000
 ADVISORY_LOCK_SPACE = 696  # first key of the run's advisory locks (any constant not used elsewhere)
 ONE_DAY = timedelta(days=1)
+MISSED_DAYS = gettext_lazy("Missed days: only the step due now was carried out.")
 MESSAGE_CHANNELS = frozenset({core.Channel.EMAIL, core.Channel.LETTER, core.Channel.SMS})
 # A call step that falls back to a message (no phone number) sends a plain reminder.
 MESSAGE_KIND_FOR_CALL = core.MessageKind.REMINDER.value
-STATE_FIELDS = [
-    "policy",
-    "due_on",
-    "open_amount",
-    "level",
-    "last_step",
-    "last_step_on",
-    "next_action_on",
-    "pause",
-    "fourteen_day_costs_due_from",
-    "interest_from_on",
-    "costs_claimed",
-    "late_fee_charged",
-]
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -278,13 +265,70 @@ def customer_policy_set(*, customer: Customer, policy: DunningPolicy | None, act
 # --------------------------------------------------------------------------------- claim loading
 
 
+@dataclass(slots=True)
+class InvoiceRow:
+    """The fields of an invoice the engine reads, loaded as a plain row (no model object)."""
+
+    pk: int
+    organisation_id: int
+    customer_id: int
+    status: str
+    kind: str
+    due_on: date | None
+    number: str
+    issued_on: date | None
+    total: Decimal
+    payment_reference: str
+    organisation: Organisation
+    customer: Customer
+
+
+@dataclass(slots=True)
+class StateRow:
+    """A claim's `DunningState` as a plain row; `is_new` if it is not stored yet."""
+
+    invoice_id: int
+    organisation_id: int
+    customer_id: int
+    due_on: date
+    policy_id: int | None = None
+    open_amount: Decimal = ZERO
+    level: int = 0
+    last_step_id: int | None = None
+    last_step_on: date | None = None
+    next_action_on: date | None = None
+    pause: str = ""
+    fourteen_day_costs_due_from: date | None = None
+    interest_from_on: date | None = None
+    costs_claimed: Decimal = ZERO
+    late_fee_charged: Decimal = ZERO
+    is_new: bool = False
+
+
+# The stored fields of a state, in `StateRow` order (after invoice, organisation, customer).
+STATE_COLUMNS = (
+    "due_on",
+    "policy_id",
+    "open_amount",
+    "level",
+    "last_step_id",
+    "last_step_on",
+    "next_action_on",
+    "pause",
+    "fourteen_day_costs_due_from",
+    "interest_from_on",
+    "costs_claimed",
+    "late_fee_charged",
+)
+
+
 @dataclass
 class Claim:
     """One invoice as the engine sees it, loaded in bulk for a chunk."""
 
-    invoice: Invoice
+    invoice: InvoiceRow
     open_amount: Decimal
-    state: DunningState
+    state: StateRow
     entry: PolicyEntry | None
     snapshot: core.ClaimSnapshot | None = None
     awaiting: bool = False
@@ -305,7 +349,7 @@ class Claim:
 def customer_credits(customer_ids: Iterable[int]) -> dict[int, Decimal]:
     """Money of each customer not applied to any invoice: unallocated payments and credit
     notes (a credit balance that covers an invoice pauses its dunning)."""
-    ids = list(set(customer_ids))
+    ids = bulk.id_filter(set(customer_ids))
     credit: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for customer_id, amount in (
         Payment.objects.filter(customer_id__in=ids)
@@ -325,40 +369,57 @@ def customer_credits(customer_ids: Iterable[int]) -> dict[int, Decimal]:
         Invoice.objects.filter(
             customer_id__in=ids, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
         )
-    ).only("pk", "customer_id")
-    for note in notes:
-        open_amount = getattr(note, "open_amount", None)
+    ).values_list("customer_id", "open_amount")  # type: ignore[misc]
+    for customer_id, open_amount in notes:
         if open_amount is not None and open_amount < 0:
-            credit[note.customer_id] += -open_amount
+            credit[customer_id] += -open_amount
     return dict(credit)
+
+
+INVOICE_COLUMNS = (
+    "pk",
+    "organisation_id",
+    "customer_id",
+    "status",
+    "kind",
+    "due_on",
+    "number",
+    "issued_on",
+    "total",
+    "payment_reference",
+    "open_amount",
+    "dunning__invoice_id",
+    *(f"dunning__{name}" for name in STATE_COLUMNS),
+)
 
 
 def _load_claims(
     invoice_ids: Sequence[int], book: PolicyBook, *, with_terms: bool = True
 ) -> list[Claim]:
-    invoices = list(
-        with_balance(Invoice.objects.filter(pk__in=invoice_ids))
-        .defer("seller", "buyer", "notes", "customer_reference")
+    """The claims of these invoices: one query for the invoices with their open amount and
+    state (plain rows, no model objects), one each for steps done, holds, fix tasks, customer
+    credit, customers, policy overrides and agreed terms — a fixed number per chunk."""
+    ids = bulk.id_filter(invoice_ids)
+    rows = list(
+        with_balance(Invoice.objects.filter(pk__in=ids))
         .order_by("pk")
+        .values_list(*INVOICE_COLUMNS)
     )
-    # One object per organisation and per customer, not one per invoice row.
-    organisations = Organisation.objects.in_bulk({i.organisation_id for i in invoices})
-    customers = Customer.objects.in_bulk({i.customer_id for i in invoices})
-    for invoice in invoices:
-        invoice.organisation = organisations[invoice.organisation_id]
-        invoice.customer = customers[invoice.customer_id]
-    states = {s.invoice_id: s for s in DunningState.objects.filter(invoice_id__in=invoice_ids)}
-    customer_ids = {i.customer_id for i in invoices}
+    if not rows:
+        return []
+    customer_ids = {row[2] for row in rows}
+    customers = {c.pk: c for c in Customer.objects.filter(pk__in=bulk.id_filter(customer_ids))}
     book.load_overrides(customer_ids)
     executions: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
     for invoice_id, step_id, status, executed_on in StepExecution.objects.filter(
-        invoice_id__in=invoice_ids
+        invoice_id__in=ids
     ).values_list("invoice_id", "step_id", "status", "executed_on"):
         executions[invoice_id].append((step_id, status, executed_on))
     holds: dict[int | None, list[Hold]] = defaultdict(list)
     customer_holds: dict[int, list[Hold]] = defaultdict(list)
+    customer_filter = bulk.id_filter(customer_ids)
     for hold in Hold.objects.filter(released_at__isnull=True).filter(
-        Q(invoice_id__in=invoice_ids) | Q(customer_id__in=customer_ids, invoice__isnull=True)
+        Q(invoice_id__in=ids) | Q(customer_id__in=customer_filter, invoice__isnull=True)
     ):
         if hold.invoice_id is None:
             customer_holds[hold.customer_id].append(hold)
@@ -366,35 +427,52 @@ def _load_claims(
             holds[hold.invoice_id].append(hold)
     fixes = set(
         CallTask.objects.filter(
-            invoice_id__in=invoice_ids, kind=TaskKind.FIX, closed_at__isnull=True
+            invoice_id__in=ids, kind=TaskKind.FIX, closed_at__isnull=True
         ).values_list("invoice_id", flat=True)
     )
-    credits = customer_credits(customer_ids) if customer_ids else {}
+    credits = customer_credits(customer_ids)
     terms = charging.terms_by_customer(customer_ids) if with_terms else {}
+    states: dict[int, StateRow] = {}
+    for row in rows:
+        if row[11] is not None:
+            states[row[0]] = StateRow(row[0], row[1], row[2], *row[12:])
     _fourteen_day_posted(states)
+    hold_cache: dict[tuple[int, ...], tuple[core.Hold, ...]] = {}
     claims: list[Claim] = []
-    for invoice in invoices:
-        customer = invoice.customer
-        entry = book.for_customer(customer.pk, invoice.organisation_id, customer.kind)
-        state = states.get(invoice.pk) or DunningState(
-            invoice=invoice,
-            organisation_id=invoice.organisation_id,
-            customer_id=invoice.customer_id,
-            due_on=invoice.due_on or date.min,
+    for row in rows:
+        invoice_id, organisation_id, customer_id, _status, _kind, due_on = row[:6]
+        customer = customers[customer_id]
+        invoice = InvoiceRow(
+            pk=invoice_id,
+            organisation_id=organisation_id,
+            customer_id=customer_id,
+            status=row[3],
+            kind=row[4],
+            due_on=due_on,
+            number=row[6],
+            issued_on=row[7],
+            total=row[8],
+            payment_reference=row[9],
+            organisation=book.organisation(organisation_id),
+            customer=customer,
         )
-        open_amount = Decimal(getattr(invoice, "open_amount", None) or ZERO)
+        entry = book.for_customer(customer_id, organisation_id, customer.kind)
+        state = states.get(invoice_id) or StateRow(
+            invoice_id, organisation_id, customer_id, due_on or date.min, is_new=True
+        )
+        open_amount = Decimal(row[10] if row[10] is not None else ZERO)
         claim = Claim(
             invoice=invoice,
             open_amount=open_amount,
             state=state,
             entry=entry,
-            terms=terms.get(customer.pk),
+            terms=terms.get(customer_id),
         )
-        claim.needs_fix = invoice.pk in fixes
-        if entry is not None and invoice.due_on is not None:
+        claim.needs_fix = invoice_id in fixes
+        if entry is not None and due_on is not None:
             level = 0
             done: list[core.StepDone] = []
-            for step_id, status, executed_on in executions.get(invoice.pk, []):
+            for step_id, status, executed_on in executions.get(invoice_id, ()):
                 index = entry.step_index(step_id)
                 if index is None:
                     continue
@@ -406,24 +484,30 @@ def _load_claims(
                 level = max(level, index + 1)
                 if status == ExecutionStatus.DONE:
                     done.append(core.StepDone(code, executed_on))
-            active = holds.get(invoice.pk, []) + customer_holds.get(customer.pk, [])
+            active = holds.get(invoice_id, []) + customer_holds.get(customer_id, [])
+            core_holds: tuple[core.Hold, ...] = ()
+            if active:
+                key = tuple(h.pk for h in active)
+                if key not in hold_cache:
+                    hold_cache[key] = tuple(
+                        core.Hold(core.HoldKind(h.kind), until=h.until, starts_on=h.starts_on)
+                        for h in active
+                    )
+                core_holds = hold_cache[key]
             claim.snapshot = core.ClaimSnapshot(
-                due_on=invoice.due_on,
+                due_on=due_on,
                 open_amount=open_amount,
                 level=level,
-                done=tuple(sorted(done, key=lambda d: d.on)),
-                holds=tuple(
-                    core.Hold(core.HoldKind(h.kind), until=h.until, starts_on=h.starts_on)
-                    for h in active
-                ),
-                customer_credit=credits.get(customer.pk, ZERO),
+                done=tuple(sorted(done, key=lambda d: d.on)) if len(done) > 1 else tuple(done),
+                holds=core_holds,
+                customer_credit=credits.get(customer_id, ZERO),
                 fourteen_day_costs_due_from=state.fourteen_day_costs_due_from,
             )
         claims.append(claim)
     return claims
 
 
-def _fourteen_day_posted(states: dict[int, DunningState]) -> None:
+def _fourteen_day_posted(states: dict[int, StateRow]) -> None:
     """Move the 14-dagenbrief's term to the day the letter was really posted, when the outbox
     records a later posting day than the run day (a print batch posted the next day): costs
     are never charged before the term of the letter as posted (art. 6:96 lid 6 BW)."""
@@ -451,6 +535,52 @@ def _fourteen_day_posted(states: dict[int, DunningState]) -> None:
             state.fourteen_day_costs_due_from = due_from
 
 
+DECISIONS_KEPT = 100_000  # answers remembered per policy and run (a bound on memory)
+
+
+def _decision(entry: PolicyEntry, snapshot: core.ClaimSnapshot, what: str, day: date | None) -> Any:
+    """`core.next_step` (`what` = "step") or `core.next_action_on` ("next") for a claim.
+
+    Without holds, with an open amount above the policy's threshold and not covered by a
+    credit balance, both answers depend only on the due date, the level, the steps done and
+    the 14-dagenbrief's term: claims alike share one answer per run (a backlog of a million
+    claims has a few hundred distinct ones). Any other claim asks the core itself."""
+    policy = entry.policy
+    amount = snapshot.open_amount
+    if (
+        snapshot.holds
+        or amount <= 0
+        or amount < policy.minimum_amount
+        or snapshot.customer_credit >= amount
+    ):
+        return _ask_core(snapshot, policy, what, day)
+    key = (
+        what,
+        day,
+        snapshot.due_on,
+        snapshot.level,
+        snapshot.done,
+        snapshot.fourteen_day_costs_due_from,
+    )
+    cache = entry.decisions
+    try:
+        return cache[key]
+    except KeyError:
+        if len(cache) >= DECISIONS_KEPT:
+            cache.clear()
+        answer = cache[key] = _ask_core(snapshot, policy, what, day)
+        return answer
+
+
+def _ask_core(
+    snapshot: core.ClaimSnapshot, policy: core.Policy, what: str, day: date | None
+) -> Any:
+    if what == "step":
+        assert day is not None
+        return core.next_step(snapshot, policy, day)
+    return core.next_action_on(snapshot, policy, processed_on=day)
+
+
 def _settle_state(claim: Claim, today: date | None, *, processed: bool = False) -> None:
     """Recompute `next_action_on` and the pause of a claim's state from its snapshot."""
     state = claim.state
@@ -475,26 +605,59 @@ def _settle_state(claim: Claim, today: date | None, *, processed: bool = False) 
         state.pause = "needs_fix"
         return
     policy = claim.entry.policy
-    state.next_action_on = core.next_action_on(
-        claim.snapshot, policy, processed_on=today if processed else None
+    state.next_action_on = _decision(
+        claim.entry, claim.snapshot, "next", today if processed else None
     )
     reason = core.pause_reason(claim.snapshot, policy, today) if today else None
     state.pause = reason.value if reason else ""
 
 
-def _save_states(states: list[DunningState]) -> None:
-    new = [s for s in states if s._state.adding]
-    old = [s for s in states if not s._state.adding]
+def _state_values(state: StateRow) -> tuple[Any, ...]:
+    return (
+        state.due_on,
+        state.policy_id,
+        state.open_amount,
+        state.level,
+        state.last_step_id,
+        state.last_step_on,
+        state.next_action_on,
+        state.pause,
+        state.fourteen_day_costs_due_from,
+        state.interest_from_on,
+        state.costs_claimed,
+        state.late_fee_charged,
+    )
+
+
+def _save_states(states: Iterable[StateRow]) -> None:
+    """Write states as plain rows: new ones inserted (a concurrent insert wins), the others
+    updated in one statement."""
+    now = timezone.now()
+    new: list[tuple[Any, ...]] = []
+    old: list[tuple[Any, ...]] = []
+    for state in states:
+        if state.is_new:
+            new.append(
+                (
+                    state.invoice_id,
+                    state.organisation_id,
+                    state.customer_id,
+                    *_state_values(state),
+                    now,
+                )
+            )
+            state.is_new = False
+        else:
+            old.append((state.invoice_id, *_state_values(state), now))
     if new:
-        DunningState.objects.bulk_create(new, batch_size=CHUNK_SIZE, ignore_conflicts=True)
-        for state in new:
-            state._state.adding = False
+        bulk.insert_rows(
+            DunningState,
+            ["invoice_id", "organisation_id", "customer_id", *STATE_COLUMNS, "updated_at"],
+            new,
+            ignore_conflicts=True,
+        )
     if old:
-        _update_states(old)
-
-
-def _update_states(states: list[DunningState]) -> None:
-    bulk.update(DunningState, states, [*STATE_FIELDS, "updated_at"])
+        bulk.update_rows(DunningState, [*STATE_COLUMNS, "updated_at"], old)
 
 
 # ----------------------------------------------------------------------------------- refresh
@@ -507,38 +670,125 @@ def dunning_refresh_invoices(*, invoice_ids: Iterable[int], today: date | None =
 
     A partial payment keeps the level and updates the amounts; full payment or a credit
     note ends all follow-up: `next_action_on` becomes None and open tasks are closed.
+    Invoices that are settled take a short path (on the bank booking's hot path): their
+    states are closed with plain rows, without loading them as claims.
     """
     ids = sorted(set(invoice_ids))
     if not ids:
         return 0
     today = today or timezone.localdate()
-    organisation_ids = set(
-        Invoice.objects.filter(pk__in=ids).values_list("organisation_id", flat=True)
-    )
-    book = PolicyBook(organisation_ids)
+    book: PolicyBook | None = None
     written = 0
-    for start in range(0, len(ids), CHUNK_SIZE):
-        claims = _load_claims(ids[start : start + CHUNK_SIZE], book, with_terms=False)
-        relevant = [
-            c
-            for c in claims
-            if c.invoice.kind == InvoiceKind.INVOICE
-            and c.invoice.status == InvoiceStatus.ISSUED
-            and c.invoice.due_on is not None
-        ]
-        for claim in relevant:
-            _settle_state(claim, today)
-        _save_states([c.state for c in relevant])
-        settled = [c.invoice.pk for c in relevant if not c.is_open]
-        if settled:
-            CallTask.objects.filter(invoice_id__in=settled, closed_at__isnull=True).update(
-                closed_at=timezone.now(), outcome=TaskOutcome.DONE, note=_("Paid or credited.")
-            )
-            StepExecution.objects.filter(
-                invoice_id__in=settled, status=ExecutionStatus.AWAITING_APPROVAL
-            ).update(status=ExecutionStatus.REJECTED, reason=_("Paid or credited."))
-        written += len(relevant)
+    for start in range(0, len(ids), CHUNK_SIZE * 10):
+        part = ids[start : start + CHUNK_SIZE * 10]
+        settled, rest, organisation_ids = _settled_and_rest(part)
+        if book is None or not organisation_ids <= book.organisation_ids:
+            book = PolicyBook((book.organisation_ids if book else set()) | organisation_ids)
+        written += _close_settled(settled, book)
+        for at in range(0, len(rest), CHUNK_SIZE):
+            claims = _load_claims(rest[at : at + CHUNK_SIZE], book, with_terms=False)
+            relevant = [
+                c
+                for c in claims
+                if c.invoice.kind == InvoiceKind.INVOICE
+                and c.invoice.status == InvoiceStatus.ISSUED
+                and c.invoice.due_on is not None
+            ]
+            for claim in relevant:
+                _settle_state(claim, today)
+            _save_states([c.state for c in relevant])
+            _close_follow_up([c.invoice.pk for c in relevant if not c.is_open])
+            written += len(relevant)
     return written
+
+
+# (invoice, organisation, customer, customer kind, due date, open amount, has a state)
+SettledRow = tuple[int, int, int, str, date, Decimal, int | None]
+
+
+def _settled_and_rest(ids: list[int]) -> tuple[list[SettledRow], list[int], set[int]]:
+    """Split invoices into the settled ones (issued, with a due date, nothing open: one
+    query, plain rows) and the rest; with the organisations of all of them."""
+    settled: list[SettledRow] = list(
+        with_balance(
+            Invoice.objects.filter(
+                pk__in=bulk.id_filter(ids),
+                status=InvoiceStatus.ISSUED,
+                kind=InvoiceKind.INVOICE,
+                due_on__isnull=False,
+            )
+        )
+        .filter(open_amount__lte=0)  # type: ignore[misc]
+        .values_list(
+            "pk",
+            "organisation_id",
+            "customer_id",
+            "customer__kind",
+            "due_on",
+            "open_amount",
+            "dunning__invoice_id",
+        )
+    )
+    done = {row[0] for row in settled}
+    rest = [i for i in ids if i not in done]
+    organisation_ids = {row[1] for row in settled}
+    if rest:
+        organisation_ids |= set(
+            Invoice.objects.filter(pk__in=bulk.id_filter(rest))
+            .values_list("organisation_id", flat=True)
+            .distinct()
+        )
+    return settled, rest, organisation_ids
+
+
+def _close_settled(rows: list[SettledRow], book: PolicyBook) -> int:
+    """What `_settle_state` does to a settled claim, as plain rows: the amounts, the due date
+    and the policy updated, no next action, paused as settled; open tasks closed and steps
+    awaiting approval rejected."""
+    if not rows:
+        return 0
+    book.load_overrides(row[2] for row in rows)
+    states = []
+    for invoice_id, organisation_id, customer_id, kind, due_on, open_amount, has_state in rows:
+        entry = book.for_customer(customer_id, organisation_id, kind)
+        states.append(
+            StateRow(
+                invoice_id,
+                organisation_id,
+                customer_id,
+                due_on,
+                policy_id=entry.model.pk if entry is not None else None,
+                open_amount=open_amount,
+                pause=core.Pause.SETTLED.value,
+                is_new=has_state is None,
+            )
+        )
+    now = timezone.now()
+    stored = [
+        (s.invoice_id, s.due_on, s.policy_id, s.open_amount, None, s.pause, now)
+        for s in states
+        if not s.is_new
+    ]
+    _save_states([s for s in states if s.is_new])
+    bulk.update_rows(
+        DunningState,
+        ["due_on", "policy_id", "open_amount", "next_action_on", "pause", "updated_at"],
+        stored,
+    )
+    _close_follow_up([s.invoice_id for s in states])
+    return len(states)
+
+
+def _close_follow_up(settled: list[int]) -> None:
+    """A paid or credited invoice needs no call and no approval any more."""
+    if not settled:
+        return
+    CallTask.objects.filter(invoice_id__in=bulk.id_filter(settled), closed_at__isnull=True).update(
+        closed_at=timezone.now(), outcome=TaskOutcome.DONE, note=_("Paid or credited.")
+    )
+    StepExecution.objects.filter(
+        invoice_id__in=bulk.id_filter(settled), status=ExecutionStatus.AWAITING_APPROVAL
+    ).update(status=ExecutionStatus.REJECTED, reason=_("Paid or credited."))
 
 
 # Invoices committed out of id order (two issuers at once) are still found: the scan starts
@@ -641,16 +891,103 @@ class Group:
         return self.entry.steps[self.index]
 
 
+@dataclass(slots=True)
+class ExecutionRow:
+    """A new `StepExecution` as a plain row (written with COPY, no model object)."""
+
+    organisation_id: int
+    invoice_id: int
+    customer_id: int
+    step_id: int
+    run_id: int | None
+    status: str
+    executed_on: date
+    principal: Decimal
+    channels: list[str] = field(default_factory=list)
+    group_key: str = ""
+    interest: Decimal = ZERO
+    costs: Decimal = ZERO
+    costs_vat: Decimal = ZERO
+    late_fee: Decimal = ZERO
+    reason: str = ""
+
+    pk = None  # not stored yet (an approved `StepExecution` has one)
+
+
+EXECUTION_COLUMNS = (
+    "organisation_id",
+    "invoice_id",
+    "customer_id",
+    "step_id",
+    "run_id",
+    "status",
+    "executed_on",
+    "principal",
+    "channels",
+    "group_key",
+    "interest",
+    "costs",
+    "costs_vat",
+    "late_fee",
+    "reason",
+    "created_at",
+)
+
+
+@dataclass(slots=True)
+class StepEvent:
+    """The audit event `dunning.step.executed` of one message, written as a plain row."""
+
+    organisation: Organisation
+    actor: Any
+    customer_id: int
+    invoice_id: int
+    step: DunningStep
+    after: dict[str, Any]
+
+
+def _event_rows(events: list[StepEvent]) -> tuple[list[str], list[list[Any]]]:
+    """The rows of `events`: every field as `audit.services.event_build` sets it (built once
+    per organisation and actor), then the customer, invoice, step and details of each."""
+    names = bulk.concrete_names(Event)
+    attnames = [Event._meta.get_field(n).attname for n in names]  # type: ignore[union-attr]
+    at = {name: attnames.index(name) for name in ("customer_id", "invoice_id", "subject_id")}
+    after_at = attnames.index("after")
+    stamp_at = attnames.index("occurred_at")
+    now = timezone.now()
+    templates: dict[tuple[int, int], list[Any]] = {}
+    rows = []
+    for event in events:
+        key = (event.organisation.pk, id(event.actor))
+        template = templates.get(key)
+        if template is None:
+            built = event_build(
+                name="dunning.step.executed",
+                organisation=event.organisation,
+                actor=event.actor,
+                subject=event.step,
+            )
+            template = templates[key] = [getattr(built, name) for name in attnames]
+            template[stamp_at] = now
+        row = list(template)
+        row[at["customer_id"]] = event.customer_id
+        row[at["invoice_id"]] = event.invoice_id
+        row[at["subject_id"]] = str(event.step.pk)
+        row[after_at] = event.after
+        rows.append(row)
+    return attnames, rows
+
+
 @dataclass
 class Plan:
     """The writes of one chunk, made in bulk after the decisions."""
 
-    executions: list[StepExecution] = field(default_factory=list)
+    executions: list[ExecutionRow | StepExecution] = field(default_factory=list)
     drafts: list[Any] = field(default_factory=list)
     tasks: list[CallTask] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[StepEvent] = field(default_factory=list)
     statuses: list[tuple[Customer, str, str]] = field(default_factory=list)
-    states: list[DunningState] = field(default_factory=list)
+    states: list[StateRow] = field(default_factory=list)
 
     def merge(self, other: Plan) -> None:
         self.executions += other.executions
@@ -685,7 +1022,7 @@ def _contacts(customer_ids: Iterable[int]) -> tuple[dict[int, str], set[int]]:
     emails: dict[int, str] = {}
     phones: set[int] = set()
     for customer_id, role, email, phone in (
-        Contact.objects.filter(customer_id__in=set(customer_ids))
+        Contact.objects.filter(customer_id__in=bulk.id_filter(set(customer_ids)))
         .order_by("customer_id", "name", "id")
         .values_list("customer_id", "role", "email", "phone")
     ):
@@ -811,7 +1148,7 @@ def _run_all(
             last = (rows[-1][0], rows[-1][1])
             customers = _lock_customers(sorted({row[2] for row in rows}), dry_run=dry_run)
             # All due invoices of these customers, so that they share one message per step.
-            mine = _due(today, organisation).filter(customer_id__in=customers)
+            mine = _due(today, organisation).filter(customer_id__in=bulk.id_filter(customers))
             if not dry_run:
                 mine = mine.select_for_update(skip_locked=True)
             ids = list(mine.order_by("invoice_id").values_list("invoice_id", flat=True))
@@ -848,13 +1185,15 @@ def _run_chunk(
     """Decide, plan and write one chunk. Planning is per claim and per group, so one broken
     claim is reported and skipped; if the bulk write fails, the groups are written one by one
     to find the broken one."""
-    claims = _load_claims(ids, book)
+    claims = _load_claims(ids, book, with_terms=False)
     groups: dict[tuple[int, int], Group] = {}
     plan = Plan()
     broken: dict[int, str] = {}
     draft_credits = set(
         Invoice.objects.filter(
-            credited_invoice_id__in=ids, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.DRAFT
+            credited_invoice_id__in=bulk.id_filter(ids),
+            kind=InvoiceKind.CREDIT_NOTE,
+            status=InvoiceStatus.DRAFT,
         ).values_list("credited_invoice_id", flat=True)
     )
     ap_emails, phone_contacts = _contacts(c.invoice.customer_id for c in claims)
@@ -874,6 +1213,18 @@ def _run_chunk(
         if group is None:
             group = groups[key] = Group(claim.invoice.customer, entry, chosen.index, [])
         group.claims.append(claim)
+    # The agreed terms matter only where a step charges something or a 14-dagenbrief announces
+    # the costs: read them once per chunk for those customers alone.
+    charging_customers = {
+        g.customer.pk
+        for g in groups.values()
+        if g.step.charges.claims_anything or g.step.is_fourteen_day_letter
+    }
+    if charging_customers:
+        terms = charging.terms_by_customer(charging_customers)
+        for group in groups.values():
+            for claim in group.claims:
+                claim.terms = terms.get(group.customer.pk)
     group_plans: list[tuple[Group, Plan]] = []
     for group in groups.values():
         own = Plan()
@@ -936,37 +1287,38 @@ def _decide(
         plan.states.append(claim.state)
         return None
     entry = claim.entry
-    chosen = core.next_step(claim.snapshot, entry.policy, today)
+    chosen: core.NextStep | None = _decision(entry, claim.snapshot, "step", today)
     if chosen is None:
         _settle_state(claim, today, processed=True)
         plan.states.append(claim.state)
         return None
+    missed = str(MISSED_DAYS)
     for skipped in chosen.skipped:
         model = entry.steps[entry.policy.steps.index(skipped)]
         if skipped.code in claim.executed_codes:
             continue
         plan.executions.append(
-            StepExecution(
+            ExecutionRow(
                 organisation_id=claim.invoice.organisation_id,
                 invoice_id=claim.invoice.pk,
                 customer_id=claim.invoice.customer_id,
-                step=model,
-                run=run,
+                step_id=model.pk,
+                run_id=run.pk,
                 status=ExecutionStatus.SKIPPED,
                 executed_on=today,
                 principal=claim.open_amount,
-                reason=_("Missed days: only the step due now was carried out."),
+                reason=missed,
             )
         )
         report.skipped[skipped.code] = report.skipped.get(skipped.code, 0) + 1
     if chosen.step.needs_approval:
         plan.executions.append(
-            StepExecution(
+            ExecutionRow(
                 organisation_id=claim.invoice.organisation_id,
                 invoice_id=claim.invoice.pk,
                 customer_id=claim.invoice.customer_id,
-                step=entry.steps[chosen.index],
-                run=run,
+                step_id=entry.steps[chosen.index].pk,
+                run_id=run.pk,
                 status=ExecutionStatus.AWAITING_APPROVAL,
                 executed_on=today,
                 principal=claim.open_amount,
@@ -1051,7 +1403,7 @@ def _plan_group(
     by_invoice = {item.invoice_id: item for item in charge.invoices}
     for claim in ready:
         item = by_invoice[claim.invoice.pk]
-        fields = {
+        fields: dict[str, Any] = {
             "status": ExecutionStatus.DONE,
             "executed_on": today,
             "channels": [c.value for c in channels],
@@ -1062,17 +1414,18 @@ def _plan_group(
             "costs_vat": item.costs_vat,
             "late_fee": item.late_fee,
         }
+        execution: ExecutionRow | StepExecution
         if approved is not None:
             execution = approved[claim.invoice.pk]
             for name, value in fields.items():
                 setattr(execution, name, value)
         else:
-            execution = StepExecution(
+            execution = ExecutionRow(
                 organisation_id=claim.invoice.organisation_id,
                 invoice_id=claim.invoice.pk,
                 customer_id=customer.pk,
-                step=step_model,
-                run=run,
+                step_id=step_model.pk,
+                run_id=run.pk if run is not None else None,
                 **fields,
             )
         plan.executions.append(execution)
@@ -1088,7 +1441,7 @@ def _plan_group(
             state.interest_from_on = item.interest_from
         if deadline is not None:
             state.fourteen_day_costs_due_from = deadline.costs_due_from
-        state.last_step = step_model
+        state.last_step_id = step_model.pk
         state.last_step_on = today
         assert claim.snapshot is not None
         chosen = core.NextStep(step=step, index=group.index, scheduled_on=today)
@@ -1144,7 +1497,7 @@ def _plan_outputs(
                 CallTask(
                     organisation_id=organisation.pk,
                     customer=customer,
-                    invoice=main.invoice,
+                    invoice_id=main.invoice.pk,
                     kind=TaskKind.CALL,
                     unique_key=f"call:{customer.pk}:{group.step_model.pk}:{today.isoformat()}",
                     due_on=today,
@@ -1161,7 +1514,7 @@ def _plan_outputs(
                 CallTask(
                     organisation_id=organisation.pk,
                     customer=customer,
-                    invoice=main.invoice,
+                    invoice_id=main.invoice.pk,
                     kind=TaskKind.HANDOVER,
                     unique_key=f"handover:{customer.pk}:{group.step_model.pk}:{today.isoformat()}",
                     due_on=today,
@@ -1176,13 +1529,12 @@ def _plan_outputs(
             plan.statuses.append((customer, "prepayment", step.name))
         report.count(step.code, action.value)
     plan.events.append(
-        event_build(
-            name="dunning.step.executed",
+        StepEvent(
             organisation=organisation,
             actor=actor,
-            customer=customer,
-            invoice=ready[0].invoice,
-            subject=group.step_model,
+            customer_id=customer.pk,
+            invoice_id=ready[0].invoice.pk,
+            step=group.step_model,
             after={
                 "step": step.code,
                 "on": today.isoformat(),
@@ -1202,7 +1554,7 @@ def _fix_task(claim: Claim, problems: list[str], today: date) -> CallTask:
     return CallTask(
         organisation_id=claim.invoice.organisation_id,
         customer_id=claim.invoice.customer_id,
-        invoice=claim.invoice,
+        invoice_id=claim.invoice.pk,
         kind=TaskKind.FIX,
         unique_key=f"fix:{claim.invoice.pk}:{today.isoformat()}",
         due_on=today,
@@ -1293,21 +1645,50 @@ def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -
     concurrent run) keeps its row, and its message is not queued again."""
     from betaald.letters.services import messages_queue_bulk
 
-    new_rows = [e for e in plan.executions if e.pk is None]
-    existing_rows = [e for e in plan.executions if e.pk is not None]
-    if new_rows:
-        bulk.insert(
-            StepExecution, new_rows, bulk.concrete_names(StepExecution), ignore_conflicts=True
-        )
-    for execution in existing_rows:
-        execution.save()
+    new_rows = [e for e in plan.executions if isinstance(e, ExecutionRow)]
+    for execution in plan.executions:
+        if isinstance(execution, StepExecution):
+            execution.save()
     lost: set[str] = set()
-    if run is not None and new_rows:
-        ours = set(
-            StepExecution.objects.filter(
-                run=run, invoice_id__in={e.invoice_id for e in new_rows}
-            ).values_list("invoice_id", "step_id")
+    if new_rows:
+        now = timezone.now()
+        inserted = bulk.insert_rows(
+            StepExecution,
+            EXECUTION_COLUMNS,
+            [
+                (
+                    e.organisation_id,
+                    e.invoice_id,
+                    e.customer_id,
+                    e.step_id,
+                    e.run_id,
+                    e.status,
+                    e.executed_on,
+                    e.principal,
+                    e.channels,
+                    e.group_key,
+                    e.interest,
+                    e.costs,
+                    e.costs_vat,
+                    e.late_fee,
+                    e.reason,
+                    now,
+                )
+                for e in new_rows
+            ],
+            ignore_conflicts=True,
+            returning=("invoice_id", "step_id"),
         )
+        if connection.vendor == "postgresql":
+            ours = set(inserted)
+        elif run is not None:
+            ours = set(
+                StepExecution.objects.filter(
+                    run=run, invoice_id__in={e.invoice_id for e in new_rows}
+                ).values_list("invoice_id", "step_id")
+            )
+        else:
+            ours = {(e.invoice_id, e.step_id) for e in new_rows}
         lost = {
             e.group_key for e in new_rows if e.group_key and (e.invoice_id, e.step_id) not in ours
         }
@@ -1326,9 +1707,10 @@ def _write(plan: Plan, run: DunningRun | None, report: RunReport, today: date) -
         plan.states = [s for s in plan.states if s.invoice_id not in lost_invoices]
         dunning_refresh_invoices(invoice_ids=lost_invoices, today=today)
     _save_states(plan.states)
-    events = [e for e in plan.events if (e.after or {}).get("key") not in lost]
+    events = [e for e in plan.events if e.after.get("key") not in lost]
     if events:
-        bulk.insert(Event, events, bulk.concrete_names(Event))
+        names, rows = _event_rows(events)
+        bulk.insert_rows(Event, names, rows)
     done_statuses: set[tuple[int, str]] = set()
     for customer, status, step_name in plan.statuses:
         if (customer.pk, status) in done_statuses or customer.status == status:
