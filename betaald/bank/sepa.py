@@ -7,10 +7,12 @@
   the official XSD shipped in `betaald/bank/xsd/`. The collection date must respect the
   pre-notification period of every mandate and, for Core, reach the bank at least one TARGET2
   business day before (D-1); B2B likewise D-1.
+- Payment plan instalments of customers with a mandate are collected too (`_instalments_due`),
+  one `DirectDebitLine` per presentation; each collected customer gets a pre-notification in
+  the outbox (letters, kind `sepa_pre_notification`).
 - `mandate_after_return` applies the action per return reason: AM04 (insufficient funds) may
   be retried once, MD01 / AC04 / MS02 (no mandate, account closed, refused by the debtor) stop
-  the mandate.
-
+  the mandate and the customer gets a `mandate_stopped` message.
 - `mandate_amend` records a new account or mandate reference; the next collection reports it
   (`with_amendments`: AmdmntInd + AmdmntInfDtls, which sepaxml cannot write; "SMNDA" and FRST
   for a move to another bank) and then forgets it.
@@ -27,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from lxml import etree
 from sepaxml import SepaDD
 
@@ -41,6 +44,7 @@ from betaald.bank.models import (
 from betaald.bank.statements.camt import XSD_DIR, parse_xml
 from betaald.core.calendar import add_business_days, easter_sunday
 from betaald.core.errors import DomainError
+from betaald.core.money import CENT
 from betaald.identifiers import normalise_iban
 from betaald.organisations.models import Organisation
 
@@ -279,6 +283,7 @@ class _Collectable:
     invoice: Any = None
     instalment: Any = None
     attempt: int = 1
+    reference: str = ""  # the betalingskenmerk the collection pays
 
 
 class NothingToCollect(DirectDebitError):
@@ -390,6 +395,7 @@ def _instalments_due(
                     description=description.strip(),
                     instalment=instalment,
                     attempt=attempt,
+                    reference=reference,
                 )
             )
     return due
@@ -449,7 +455,7 @@ def direct_debit_create(
     for invoice in open_invoices:
         if invoice.pk in pending:
             continue  # in a recent collection whose money is not booked yet: never twice
-        open_amount = Decimal(invoice.open_amount)  # type: ignore[attr-defined]
+        open_amount = Decimal(invoice.open_amount).quantize(CENT)  # type: ignore[attr-defined]
         if open_amount > 0:
             collectable.append(
                 _Collectable(
@@ -458,6 +464,7 @@ def direct_debit_create(
                     end_to_end_id=(invoice.payment_reference or invoice.number)[:35],
                     description=f"{invoice.number} {invoice.payment_reference}".strip(),
                     invoice=invoice,
+                    reference=invoice.payment_reference,
                 )
             )
     collectable += _instalments_due(organisation, mandates, collection_on, today)
@@ -555,6 +562,7 @@ def direct_debit_create(
         )
         for item, row in zip(collectable, items, strict=True)
     )
+    notices = _pre_notifications(organisation, collectable, collection_on, today, actor)
     for mandate in collected.values():
         _after_collection(mandate, actor)
     event_record(
@@ -566,9 +574,174 @@ def direct_debit_create(
             "collection_on": collection_on.isoformat(),
             "count": len(items),
             "total": str(total),
+            "pre_notifications": notices,
         },
     )
     return batch
+
+
+def _invoice_rows(invoices: list[tuple[Any, Decimal]]) -> list[dict[str, Any]]:
+    """Invoices as a message lists them: the amount is what this message is about."""
+    return [
+        {
+            "number": invoice.number,
+            "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
+            "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
+            "principal": str(amount),
+            "interest": "0.00",
+            "costs": "0.00",
+            "payment_reference": invoice.payment_reference,
+        }
+        for invoice, amount in invoices
+    ]
+
+
+def _pre_notifications(
+    organisation: Organisation,
+    collectable: list[_Collectable],
+    collection_on: date,
+    today: date,
+    actor: Any,
+) -> int:
+    """One pre-notification per collected customer (message kind `sepa_pre_notification`):
+    amount, collection date, mandate reference, creditor id, the invoices or the plan
+    instalment. Keyed by customer, collection date and the end-to-end ids, so making the same
+    collection again queues nothing twice. Returns how many were queued."""
+    from betaald.letters.models import MessageKind
+    from betaald.letters.services import MessageDraft, messages_queue_bulk
+
+    per_customer: dict[int, list[_Collectable]] = {}
+    for item in collectable:
+        per_customer.setdefault(item.mandate.customer_id, []).append(item)
+    drafts = []
+    for customer_id, own in per_customer.items():
+        mandate = own[0].mandate
+        ids = ",".join(sorted(item.end_to_end_id for item in own))
+        key = hashlib.sha256(ids.encode()).hexdigest()[:24]
+        invoices = [(item.invoice, item.amount) for item in own if item.invoice is not None]
+        context: dict[str, Any] = {
+            "date": today.isoformat(),
+            "payment_reference": next((item.reference for item in own if item.reference), ""),
+            "invoices": _invoice_rows(invoices),
+            "direct_debit": {
+                "amount": str(sum((item.amount for item in own), Decimal("0"))),
+                "collection_date": collection_on.isoformat(),
+                "mandate_reference": mandate.reference,
+                "creditor_id": organisation.sepa_creditor_id,
+                "debtor_iban": mandate.iban,
+                "pre_notification_days": mandate.pre_notification_days,
+                "end_to_end_ids": ids.split(","),
+            },
+        }
+        instalment = next((item for item in own if item.instalment is not None), None)
+        if instalment is not None:
+            context["instalment"] = {
+                "number": instalment.instalment.number,
+                "due_on": instalment.instalment.due_on.isoformat(),
+                "amount": str(instalment.amount),
+                "plan": instalment.instalment.plan_id,
+            }
+        drafts.append(
+            MessageDraft(
+                organisation=organisation,
+                customer=mandate.customer,
+                kind=MessageKind.SEPA_PRE_NOTIFICATION,
+                channel="email",
+                fallback_channels=["letter"],
+                context=context,
+                unique_key=f"sepa:pre-notification:{customer_id}:{collection_on}:{key}",
+                invoices=[invoice for invoice, _amount in invoices],
+                actor=actor,
+            )
+        )
+    return messages_queue_bulk(drafts)
+
+
+def _mandate_stopped_message(mandate: Mandate, reason: str, today: date | None, actor: Any) -> None:
+    """Tell the customer we no longer collect (message kind `mandate_stopped`): the returned
+    collection and its reason, and what to transfer instead. Once per mandate."""
+    from betaald.bank.models import BankTransaction, DirectDebitLine
+    from betaald.invoices.selectors import invoices_open
+    from betaald.letters.models import MessageKind
+    from betaald.letters.services import message_queue
+
+    returned = (
+        BankTransaction.objects.filter(
+            organisation_id=mandate.organisation_id,
+            mandate_id=mandate.reference,
+            is_return=True,
+        )
+        .order_by("-booking_date", "-pk")
+        .first()
+    )
+    if today is None:
+        today = (returned.booking_date if returned else None) or timezone.localdate()
+    line = None
+    if returned is not None and returned.end_to_end_id:
+        line = (
+            DirectDebitLine.objects.filter(
+                organisation_id=mandate.organisation_id, end_to_end_id=returned.end_to_end_id
+            )
+            .select_related("instalment")
+            .order_by("-collection_on", "-pk")
+            .first()
+        )
+    debit: dict[str, Any] = {
+        "mandate_reference": mandate.reference,
+        "creditor_id": mandate.organisation.sepa_creditor_id,
+        "debtor_iban": mandate.iban,
+        "return_code": reason,
+    }
+    if returned is not None:
+        debit["amount"] = str(returned.amount)
+        if returned.booking_date:
+            debit["returned_on"] = returned.booking_date.isoformat()
+    if line is not None:
+        debit["collection_date"] = line.collection_on.isoformat()
+    context: dict[str, Any] = {
+        "date": today.isoformat(),
+        "pay_by": (today + timedelta(days=14)).isoformat(),
+        "direct_debit": debit,
+    }
+    invoices: list[Any] = []
+    if line is not None and line.instalment is not None:
+        # A plan instalment: transfer that instalment; the plan's terms stay as agreed.
+        context["total"] = str(line.amount)
+        context["instalment"] = {
+            "number": line.instalment.number,
+            "due_on": line.instalment.due_on.isoformat(),
+            "amount": str(line.amount),
+            "plan": line.instalment.plan_id,
+        }
+        context["invoices"] = []
+        context["payment_reference"] = next(
+            (part for part in line.remittance.split() if part.isdigit() and len(part) == 16), ""
+        )
+    else:
+        rows = list(
+            invoices_open(mandate.organisation)
+            .filter(customer_id=mandate.customer_id)
+            .order_by("due_on", "pk")
+        )
+        opened = [
+            (invoice, Decimal(invoice.open_amount).quantize(CENT))  # type: ignore[attr-defined]
+            for invoice in rows
+            if invoice.open_amount > 0  # type: ignore[attr-defined]
+        ]
+        invoices = [invoice for invoice, _amount in opened]
+        context["invoices"] = _invoice_rows(opened)
+        context["payment_reference"] = invoices[0].payment_reference if invoices else ""
+    message_queue(
+        organisation=mandate.organisation,
+        customer=mandate.customer,
+        kind=MessageKind.MANDATE_STOPPED,
+        channel="email",
+        fallback_channels=["letter"],
+        context=context,
+        unique_key=f"sepa:mandate-stopped:{mandate.pk}",
+        invoices=invoices,
+        actor=actor,
+    )
 
 
 def _after_collection(mandate: Mandate, actor: Any) -> None:
@@ -602,10 +775,16 @@ def _after_collection(mandate: Mandate, actor: Any) -> None:
 
 
 def mandate_after_return(
-    *, organisation: Organisation, mandate_reference: str, reason: str, actor: Any = None
+    *,
+    organisation: Organisation,
+    mandate_reference: str,
+    reason: str,
+    actor: Any = None,
+    today: date | None = None,
 ) -> str:
     """The action a returned collection takes on its mandate: ``"retry"`` (AM04, once),
-    ``"stopped"`` (MD01, AC04, MS02, or a second AM04), else ``"none"``."""
+    ``"stopped"`` (MD01, AC04, MS02, or a second AM04: the customer gets a `mandate_stopped`
+    message), else ``"none"``."""
     mandate = (
         Mandate.objects.select_for_update()
         .filter(organisation=organisation, reference=mandate_reference)
@@ -622,6 +801,7 @@ def mandate_after_return(
         mandate.stopped_reason = reason
         mandate.save(update_fields=["status", "stopped_reason"])
         action = "stopped"
+        _mandate_stopped_message(mandate, reason, today, actor)
     else:
         return "none"
     event_record(

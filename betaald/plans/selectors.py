@@ -112,6 +112,16 @@ class PlanDirectDebit:
         return self.collections.get(number, [])
 
 
+def is_collected_by_direct_debit(plan: PaymentPlan) -> bool:
+    """The customer has an active mandate: the plan's instalments are collected by direct
+    debit (and announced by pre-notifications, not by instalment reminders)."""
+    from betaald.bank.models import Mandate, MandateStatus
+
+    return Mandate.objects.filter(
+        customer_id=plan.customer_id, status=MandateStatus.ACTIVE
+    ).exists()
+
+
 def plan_direct_debit(plan: PaymentPlan) -> PlanDirectDebit:
     """The mandate that collects the plan's instalments and every collection made so far."""
     from betaald.bank.models import DirectDebitLine, Mandate, MandateStatus

@@ -445,6 +445,8 @@ def plan_evaluate(*, plan: PaymentPlan, today: date, report: EvaluationReport) -
         report.broken += 1
         return
     plan.save(update_fields=["evaluated_on"])
+    if selectors.is_collected_by_direct_debit(plan):
+        return  # each collection is announced by its SEPA pre-notification instead
     for instalment in plan_core.instalments_to_remind(
         schedule, plan_payments, today, plan.reminder_days_before
     ):

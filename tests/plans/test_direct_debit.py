@@ -29,6 +29,7 @@ from betaald.bank.services import statement_file_import, transactions_match
 from betaald.bank.statements import Entry, ParsedFile, Statement, Transaction
 from betaald.dunning.services import dunning_run
 from betaald.invoices.selectors import with_balance
+from betaald.letters.models import Message, MessageKind
 from betaald.plans.models import InstalmentStatus, PlanStatus
 from betaald.plans.services import plan_create, plans_evaluate
 from tests.factories import MembershipFactory
@@ -214,12 +215,37 @@ def test_instalments_are_collected_one_am04_return_is_presented_again_and_the_pl
     assert [i.open_amount for i in with_balance(plan.invoices.order_by("pk"))] == [0, 0]
     assert plan.customer.mandates.get().status == MandateStatus.ACTIVE
     assert not DirectDebitLine.objects.filter(invoice__in=invoices).exists()
+    # each collection was announced, at least the mandate's 2 days ahead; no transfer reminders
+    notices = Message.objects.filter(kind=MessageKind.SEPA_PRE_NOTIFICATION).order_by("pk")
+    announced = [
+        (
+            m.context["instalment"]["number"],
+            m.context["direct_debit"]["collection_date"],
+            m.context["direct_debit"]["amount"],
+        )
+        for m in notices
+    ]
+    assert announced == [(n, on.isoformat(), a) for n, _attempt, on, a in collections_of(plan)]
+    for message in notices:
+        debit = message.context["direct_debit"]
+        ahead = date.fromisoformat(debit["collection_date"]) - date.fromisoformat(
+            message.context["date"]
+        )
+        assert ahead.days >= 2
+        assert debit["mandate_reference"] == "MND-PLAN-1"
+        assert debit["creditor_id"] == "NL08ZZZ502057730000"
+        assert debit["debtor_iban"] == DEBTOR_IBAN
+        assert message.customer == plan.customer
+    assert notices[0].context["payment_reference"] == invoices[0].payment_reference
+    assert notices[3].context["payment_reference"] == invoices[1].payment_reference
+    assert not Message.objects.filter(kind=MessageKind.PLAN_INSTALMENT_REMINDER).exists()
+    assert not Message.objects.filter(kind=MessageKind.MANDATE_STOPPED).exists()
 
 
 def test_a_second_am04_stops_the_mandate_and_the_plan_breaks_after_its_grace_days(
     organisation, plan_with_mandate
 ):
-    plan, _invoices = plan_with_mandate
+    plan, invoices = plan_with_mandate
     bank = Bank(
         organisation,
         returns={f"PLAN{plan.pk}-T2-1": (4, "AM04"), f"PLAN{plan.pk}-T2-2": (2, "AM04")},
@@ -236,6 +262,19 @@ def test_a_second_am04_stops_the_mandate_and_the_plan_breaks_after_its_grace_day
     assert [n for n, *_ in collections_of(plan)] == [1, 2, 2]  # no third attempt, no T3
     assert not plan.holds.filter(released_at__isnull=True).exists()  # dunning resumed
     assert sum(i.open_amount for i in with_balance(plan.invoices.all())) == Decimal("1210.00")
+    [stopped] = Message.objects.filter(kind=MessageKind.MANDATE_STOPPED)
+    assert stopped.context["direct_debit"] | {"creditor_id": "-"} == {
+        "amount": "605.00",
+        "collection_date": "2026-04-22",
+        "returned_on": "2026-04-24",
+        "return_code": "AM04",
+        "mandate_reference": "MND-PLAN-1",
+        "debtor_iban": DEBTOR_IBAN,
+        "creditor_id": "-",
+    }
+    assert stopped.context["instalment"]["number"] == 2
+    assert stopped.context["total"] == "605.00"  # pay the instalment by transfer instead
+    assert stopped.context["payment_reference"] == invoices[0].payment_reference
 
 
 @pytest.mark.parametrize("reason", ["MD01", "AC04", "MS02"])
@@ -251,6 +290,12 @@ def test_a_return_that_stops_the_mandate_is_not_presented_again(
     assert collections_of(plan) == [(1, 1, date(2026, 3, 16), "605.00")]
     mandate = plan.customer.mandates.get()
     assert (mandate.status, mandate.stopped_reason) == (MandateStatus.STOPPED, reason)
+    [stopped] = Message.objects.filter(kind=MessageKind.MANDATE_STOPPED)
+    assert stopped.context["direct_debit"]["return_code"] == reason
+    assert stopped.unique_key == f"sepa:mandate-stopped:{mandate.pk}"
+    # the plan goes back to reminders by transfer once the mandate is stopped: the reminder
+    # of instalment 2 is not sent because the plan broke first (on 27 March)
+    assert not Message.objects.filter(kind=MessageKind.PLAN_INSTALMENT_REMINDER).exists()
 
 
 def test_the_plan_page_shows_the_collections_and_links_the_files(
