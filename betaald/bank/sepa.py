@@ -1,7 +1,7 @@
 """SEPA direct debit: mandates, pain.008 collection files, and what a return does to a mandate.
 
-- A mandate's IBAN is checked at input (ISO 13616 checksum and length through
-  `betaald.identifiers.normalise_iban`); a bad one is refused.
+- A mandate's IBAN is checked at input (ISO 13616 checksum, length, country and structure, by
+  schwifty in `mandate_iban`); a bad one is refused with a message saying what is wrong.
 - `direct_debit_create` collects the open invoices of customers with an active mandate of one
   scheme into a pain.008 file (001.001.02 or 001.001.08) built by sepaxml and validated against
   the official XSD shipped in `betaald/bank/xsd/`. The collection date must respect the
@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from lxml import etree
 from sepaxml import SepaDD
 
@@ -45,7 +46,7 @@ from betaald.bank.statements.camt import XSD_DIR, parse_xml
 from betaald.core.calendar import add_business_days, easter_sunday
 from betaald.core.errors import DomainError
 from betaald.core.money import CENT
-from betaald.identifiers import normalise_iban
+from betaald.identifiers import InvalidIdentifier, normalise_iban
 from betaald.organisations.models import Organisation
 
 VERSIONS = ("pain.008.001.02", "pain.008.001.08")
@@ -84,6 +85,33 @@ def earliest_collection_on(today: date) -> date:
     return add_business_days(today, 1, TARGET2)
 
 
+def mandate_iban(value: str, *, field: str = "iban") -> str:
+    """The debtor's IBAN in electronic form, or `InvalidIdentifier` saying what is wrong in
+    words a credit controller can act on (the value as typed, then why)."""
+    from schwifty import IBAN
+    from schwifty import exceptions as iban_errors
+
+    typed = " ".join((value or "").split())
+    try:
+        return str(IBAN(typed).compact)
+    except iban_errors.InvalidChecksumDigits:
+        reason = _("the check digits do not match the rest (a typing error?)")
+    except iban_errors.InvalidLength:
+        reason = _("it has the wrong number of characters for its country")
+    except iban_errors.InvalidCountryCode:
+        reason = _("it does not start with a known country code")
+    except (iban_errors.SchwiftyException, ValueError):
+        reason = _("it has characters that do not belong there, or its bank part is wrong")
+    if not typed:
+        raise InvalidIdentifier(
+            _("Give the IBAN the customer signed the mandate for."), field=field
+        )
+    raise InvalidIdentifier(
+        _("%(iban)s is not a valid IBAN: %(reason)s.") % {"iban": typed, "reason": reason},
+        field=field,
+    )
+
+
 @transaction.atomic
 def mandate_create(
     *,
@@ -112,7 +140,7 @@ def mandate_create(
         customer=customer,
         reference=reference,
         signed_on=signed_on,
-        iban=normalise_iban(iban),
+        iban=mandate_iban(iban),
         bic=bic.strip().upper(),
         scheme=scheme,
         pre_notification_days=pre_notification_days,
@@ -164,7 +192,7 @@ def mandate_amend(
     before = {"iban": mandate.iban, "reference": mandate.reference}
     fields: list[str] = []
     if iban is not None:
-        new_iban = normalise_iban(iban)
+        new_iban = mandate_iban(iban)
         if new_iban != mandate.iban:
             mandate.original_iban = mandate.original_iban or mandate.iban
             if mandate.original_iban == new_iban:

@@ -25,6 +25,7 @@ from betaald.bank.models import (
     DirectDebitBatch,
     Mandate,
     MandateScheme,
+    MandateStatus,
     Statement,
     TransactionStatus,
 )
@@ -288,6 +289,22 @@ def review_split(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _iban_field(form: forms.Form, value: str) -> str:
+    """Check an IBAN as the mandate services do, so a bad one is named on its own field."""
+    from betaald.bank.sepa import mandate_iban
+
+    try:
+        return mandate_iban(value)
+    except DomainError as error:
+        raise ValidationError(error.message) from None
+
+
+def _refused(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the field it names, else above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
 class MandateForm(forms.Form):
     customer: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=None,
@@ -300,6 +317,13 @@ class MandateForm(forms.Form):
     iban = forms.CharField(label=_("IBAN"), max_length=42)
     bic = forms.CharField(label=_("BIC"), max_length=11, required=False)
     scheme = forms.ChoiceField(label=_("Scheme"), choices=MandateScheme.choices)
+    pre_notification_days = forms.IntegerField(
+        label=_("Pre-notification (days before collection)"),
+        min_value=1,
+        max_value=60,
+        initial=14,
+        required=False,
+    )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         from betaald.debtors.models import Customer
@@ -308,6 +332,39 @@ class MandateForm(forms.Form):
         field = self.fields["customer"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Customer.objects.filter(organisation=organisation)
+
+    def clean_iban(self) -> str:
+        return _iban_field(self, self.cleaned_data["iban"])
+
+    def clean_pre_notification_days(self) -> int:
+        return self.cleaned_data.get("pre_notification_days") or 14
+
+
+class AmendForm(forms.Form):
+    """A signed mandate changes: the debtor's new account, or our new reference for it."""
+
+    mandate: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, label=_("Mandate"))
+    iban = forms.CharField(label=_("New IBAN"), max_length=42, required=False)
+    bic = forms.CharField(label=_("New BIC"), max_length=11, required=False)
+    new_reference = forms.CharField(label=_("New mandate reference"), max_length=35, required=False)
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["mandate"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Mandate.objects.filter(
+            organisation=organisation, status=MandateStatus.ACTIVE
+        )
+
+    def clean_iban(self) -> str:
+        value = self.cleaned_data["iban"]
+        return _iban_field(self, value) if value.strip() else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("iban") or data.get("new_reference") or data.get("bic")):
+            raise ValidationError(_("Give the new IBAN, BIC or mandate reference."))
+        return data
 
 
 class CollectionForm(forms.Form):
@@ -323,25 +380,46 @@ class CollectionForm(forms.Form):
 def mandates(request: HttpRequest) -> HttpResponse:
     from django.utils import timezone
 
-    from betaald.bank.sepa import direct_debit_create, mandate_create
+    from betaald.bank.sepa import direct_debit_create, mandate_amend, mandate_create
 
     organisation = organisation_of(request)
     mandate_form = MandateForm(organisation=organisation)
+    amend_form = AmendForm(organisation=organisation)
     collection_form = CollectionForm()
     if request.method == "POST":
         membership = getattr(request, "membership", None)
         if membership is None or not membership.can_write:
             raise PermissionDenied(_("Your role may only read."))
-        if "reference" in request.POST:
+        action = request.POST.get("action", "")
+        if action == "add" or (not action and "reference" in request.POST):
             mandate_form = MandateForm(request.POST, organisation=organisation)
             if mandate_form.is_valid():
                 data = mandate_form.cleaned_data
                 try:
                     mandate_create(organisation=organisation, actor=request.user, **data)
                 except DomainError as error:
-                    mandate_form.add_error(None, str(error))
+                    _refused(mandate_form, error)
                 else:
                     messages.success(request, _("Mandate added."))
+                    return redirect("bank:mandates")
+        elif action == "amend":
+            amend_form = AmendForm(request.POST, organisation=organisation)
+            if amend_form.is_valid():
+                data = amend_form.cleaned_data
+                try:
+                    mandate_amend(
+                        mandate=data["mandate"],
+                        iban=data["iban"] or None,
+                        bic=data["bic"] or None,
+                        reference=data["new_reference"] or None,
+                        actor=request.user,
+                    )
+                except DomainError as error:
+                    _refused(amend_form, error)
+                else:
+                    messages.success(
+                        request, _("Mandate amended; the next collection reports the change.")
+                    )
                     return redirect("bank:mandates")
         else:
             collection_form = CollectionForm(request.POST)
@@ -355,7 +433,7 @@ def mandates(request: HttpRequest) -> HttpResponse:
                         **data,
                     )
                 except DomainError as error:
-                    collection_form.add_error(None, str(error))
+                    _refused(collection_form, error)
                 else:
                     response = HttpResponse(batch.xml, content_type="application/xml")
                     name = f"{batch.version}-{batch.collection_on}.xml"
@@ -370,6 +448,7 @@ def mandates(request: HttpRequest) -> HttpResponse:
             ),
             "batches": DirectDebitBatch.objects.filter(organisation=organisation)[:10],
             "mandate_form": mandate_form,
+            "amend_form": amend_form,
             "collection_form": collection_form,
         },
     )
