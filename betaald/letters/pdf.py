@@ -87,14 +87,21 @@ def logo_data_uri(name: str) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
 
 
-def document_html(rendered: Rendered, *, template: str = "letters/layout/letter.html") -> str:
+def document_html(
+    rendered: Rendered,
+    *,
+    template: str = "letters/layout/letter.html",
+    inline_css: bool = True,
+) -> str:
+    """The letter as one HTML page. For a PDF the stylesheet is left out (`inline_css=False`)
+    and given to WeasyPrint already parsed (`letter_stylesheet`); the HTML preview inlines it."""
     display = rendered.display
     context: dict[str, Any] = {
         **display,
         "subject": rendered.subject,
         "body": rendered.html,
         "body_has_table": "claims" in rendered.html or not display["invoices"],
-        "css": mark_safe(stylesheet()),  # noqa: S308 - our own file
+        "css": mark_safe(stylesheet()) if inline_css else "",  # noqa: S308 - our own file
         "created": display.get("date_iso", ""),
         "qr": epc_qr_data_uri(rendered.payment),
         "logo": logo_data_uri(str(display["sender"].get("logo", ""))),
@@ -106,6 +113,11 @@ def document_html(rendered: Rendered, *, template: str = "letters/layout/letter.
 _local = threading.local()
 
 
+# WeasyPrint's image cache is keyed by URL: every letter's QR code is a new data: URL, so a
+# long-running worker clears it now and then (the logo is simply decoded again).
+IMAGE_CACHE_LIMIT = 64
+
+
 def _weasyprint_state() -> tuple[Any, dict[str, Any]]:
     """One font configuration and image cache per thread, reused by every document: building
     them is a large part of rendering a one-page letter."""
@@ -114,18 +126,33 @@ def _weasyprint_state() -> tuple[Any, dict[str, Any]]:
 
         _local.fonts = FontConfiguration()
         _local.cache = {}
+    if len(_local.cache) > IMAGE_CACHE_LIMIT:
+        _local.cache.clear()
     return _local.fonts, _local.cache
 
 
-def html_document(html: str) -> Any:
+def letter_stylesheet() -> Any:
+    """style.css parsed once per thread: parsing it for every letter cost about 10% of the
+    letter. The PDF is byte for byte the same as with the stylesheet inlined (tested)."""
+    if not hasattr(_local, "stylesheet"):
+        from weasyprint import CSS
+
+        fonts, _cache = _weasyprint_state()
+        _local.stylesheet = CSS(string=stylesheet(), base_url=str(LAYOUT_DIR), font_config=fonts)
+    return _local.stylesheet
+
+
+def html_document(html: str, *, stylesheets: tuple[Any, ...] = ()) -> Any:
     from weasyprint import HTML
 
     fonts, cache = _weasyprint_state()
-    return HTML(string=html, base_url=str(LAYOUT_DIR)).render(font_config=fonts, cache=cache)
+    return HTML(string=html, base_url=str(LAYOUT_DIR)).render(
+        font_config=fonts, cache=cache, stylesheets=list(stylesheets)
+    )
 
 
-def html_to_pdf(html: str) -> bytes:
-    document = html_document(html)
+def html_to_pdf(html: str, *, stylesheets: tuple[Any, ...] = ()) -> bytes:
+    document = html_document(html, stylesheets=stylesheets)
     content: bytes = document.write_pdf(pdf_identifier=False)
     return content
 
@@ -139,11 +166,13 @@ def layout_for(rendered: Rendered) -> str:
 
 def letter_document(rendered: Rendered) -> Any:
     """The laid-out WeasyPrint document of a message, as `letter_pdf` writes it."""
-    return html_document(document_html(rendered, template=layout_for(rendered)))
+    html = document_html(rendered, template=layout_for(rendered), inline_css=False)
+    return html_document(html, stylesheets=(letter_stylesheet(),))
 
 
 def letter_pdf(rendered: Rendered) -> bytes:
-    return html_to_pdf(document_html(rendered, template=layout_for(rendered)))
+    content: bytes = letter_document(rendered).write_pdf(pdf_identifier=False)
+    return content
 
 
 BLANK_PAGE_HTML = (

@@ -63,6 +63,24 @@ def test_rendering_the_same_frozen_context_twice_gives_identical_bytes():
     assert "CreationDate:    2026-11-30T00:00:00Z" in info.stdout.decode()
 
 
+@pytest.mark.parametrize("kind", ["final_notice_14_day", "mandate_stopped"])
+def test_the_pre_parsed_stylesheet_gives_the_same_bytes_as_the_inlined_one(kind):
+    from betaald.letters.pdf import document_html, html_to_pdf, layout_for
+
+    rendered = render_message(
+        organisation_id=None,
+        kind=kind,
+        language="en",
+        context=sample_context(),
+        recipient=SAMPLE_RECIPIENT,
+    )
+    inlined = document_html(rendered, template=layout_for(rendered))
+    assert "@page" in inlined
+    assert letter_pdf(rendered) == html_to_pdf(inlined)
+    long = forty_invoice_letter()
+    assert letter_pdf(long) == html_to_pdf(document_html(long, template=layout_for(long)))
+
+
 def test_a_letter_with_40_invoices_and_the_longest_names_lists_them_all_and_the_total():
     rendered = forty_invoice_letter()
     pdf = letter_pdf(rendered)
