@@ -262,7 +262,28 @@ def email_build(message: Message, rendered: Rendered, pdf: bytes | None) -> Emai
     email.attach_alternative(email_html(rendered), "text/html")
     if pdf is not None:
         email.attach(pdf_filename(message, rendered), pdf, "application/pdf")
+    ubl = invoice_ubl_attachment(message)
+    if ubl is not None:
+        email.attach(ubl[0], ubl[1], "application/xml")
     return email
+
+
+def invoice_ubl_attachment(message: Message) -> tuple[str, bytes] | None:
+    """An invoice's email carries its UBL 2.1 e-invoice (Peppol BIS 3.0) next to the PDF, so
+    the customer's bookkeeping can read it in. Made from the invoice's frozen snapshots, so a
+    resend carries the same XML. None for other messages, or an invoice without a UBL document
+    (not issued) — the PDF is still the invoice then."""
+    if message.kind != MessageKind.INVOICE or message.invoice_id is None:
+        return None
+    from betaald.invoices.ubl import UblNotAvailable, invoice_ubl, ubl_filename
+
+    invoice = message.invoice
+    if invoice is None:
+        return None
+    try:
+        return ubl_filename(invoice).replace("/", "-"), invoice_ubl(invoice)
+    except UblNotAvailable:
+        return None
 
 
 def _close_quietly(connection: Any) -> None:

@@ -41,7 +41,18 @@ def test_an_issued_invoice_arrives_as_html_text_and_pdf_with_amount_and_referenc
     assert "8000000020250417" in text
     assert "<p>" in html
     assert "8000000020250417" in html
-    [attachment] = list(received.iter_attachments())
+    attachment, ubl = list(received.iter_attachments())
+    assert ubl.get_content_type() == "application/xml"
+    assert ubl.get_filename() == "2026-0001.xml"
+    from betaald.invoices.ubl import invoice_ubl, parse_ubl
+
+    xml = ubl.get_content()
+    xml = xml if isinstance(xml, bytes) else xml.encode()
+    assert xml == invoice_ubl(invoice)  # the e-invoice, as the invoices app makes it
+    root = parse_ubl(xml)
+    ns = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+    assert root.findtext("cbc:ID", namespaces=ns) == "2026-0001"
+    assert root.findtext(".//cbc:PayableAmount", namespaces=ns) == "1210.00"
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "factuur-2026-0001.pdf"
     pdf = attachment.get_content()
@@ -255,7 +266,11 @@ def test_an_invoice_issued_by_the_ledger_service_is_delivered_with_its_legal_dat
     [received] = smtp_server.messages()
     assert received["To"] == '"Jansen Installatietechniek B.V." <ap@jansen.example>'
     assert received["Subject"] == f"Invoice {invoice.number} from De Gouden Korst"
-    [attachment] = list(received.iter_attachments())
+    attachment, ubl = list(received.iter_attachments())
+    assert ubl.get_filename() == f"{invoice.number}.xml"
+    xml = ubl.get_content()
+    xml = xml if isinstance(xml, bytes) else xml.encode()
+    assert b"<cbc:ID>AE</cbc:ID>" in xml  # reverse charge in the e-invoice too
     text = " ".join(pdf_text(attachment.get_content()).split())
     for expected in (
         f"Invoice {invoice.number}",
