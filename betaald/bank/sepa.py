@@ -384,16 +384,15 @@ def _instalments_due(
         attempts.setdefault(line.instalment_id, []).append(line)
     due = []
     for plan in plans:
-        # The betalingskenmerk of the oldest plan invoice still open: the credit on the
-        # statement matches it ("reference in text") and is allocated to the plan's invoices.
-        reference = next(
-            (
-                invoice.payment_reference
-                for invoice in with_balance(plan.invoices.all()).order_by("due_on", "pk")
-                if invoice.open_amount > 0  # type: ignore[attr-defined]
-            ),
-            "",
-        )
+        # The betalingskenmerken of the plan invoices still open, oldest first: the credit on
+        # the statement matches one ("reference in text") and is allocated to the plan's
+        # invoices. The matcher books one payment per invoice per statement, so collections of
+        # one plan in one file each name another invoice; more wait for the next file.
+        references = [
+            invoice.payment_reference
+            for invoice in with_balance(plan.invoices.all()).order_by("due_on", "pk")
+            if invoice.open_amount > 0  # type: ignore[attr-defined]
+        ] or [""]
         instalments = list(plan.instalments.all())
         paid = sum((p.amount for p in plan_payments(plan) if p.on <= today), Decimal("0"))
         cumulative = Decimal("0")
@@ -411,6 +410,9 @@ def _instalments_due(
                     continue  # on its way, or collected and not yet on a statement
                 if reason not in RETRY_REASONS or len(tried) >= MAX_ATTEMPTS:
                     continue  # not presented again: the plan's terms decide
+            if not references:
+                break  # every open invoice named once in this file: the rest next time
+            reference = references.pop(0)
             attempt = len(tried) + 1
             description = (
                 f"Regeling {plan.pk} termijn {instalment.number}/{len(instalments)} {reference}"

@@ -323,3 +323,30 @@ def test_the_plan_page_shows_the_collections_and_links_the_files(
     other = MembershipFactory().user  # another organisation: the file is not there
     client.force_login(other)
     assert client.get(reverse("bank:direct_debit_file", args=[batch.pk])).status_code == 404
+
+
+def test_a_retry_and_the_next_instalment_in_one_file_name_different_invoices(
+    organisation, plan_with_mandate
+):
+    """The matcher books one payment per invoice per statement: two collections of one plan in
+    one file each carry the kenmerk of another open plan invoice, so both are booked."""
+    from betaald.bank.models import BankTransaction, TransactionStatus
+
+    plan, invoices = plan_with_mandate
+    plan.instalments.all().delete()
+    for number in range(1, 4):  # weekly: 16, 23 and 30 March
+        plan.instalments.create(
+            number=number, due_on=FIRST_DUE + timedelta(weeks=number - 1), amount="605.00"
+        )
+    bank = Bank(organisation, returns={f"PLAN{plan.pk}-T2-1": (3, "AM04")})
+    live(organisation, bank, START, date(2026, 4, 3))
+    lines = DirectDebitLine.objects.filter(collection_on=date(2026, 3, 30)).order_by("pk")
+    assert [(line.end_to_end_id, line.remittance.split()[-1]) for line in lines] == [
+        (f"PLAN{plan.pk}-T2-2", invoices[0].payment_reference),
+        (f"PLAN{plan.pk}-T3-1", invoices[1].payment_reference),
+    ]
+    credits = BankTransaction.objects.filter(is_credit=True)
+    assert set(credits.values_list("status", flat=True)) == {TransactionStatus.MATCHED}
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
+    assert [i.open_amount for i in with_balance(plan.invoices.order_by("pk"))] == [0, 0]
