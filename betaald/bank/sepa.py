@@ -362,12 +362,20 @@ def _instalments_due(
     The amount is what the payments so far leave open of the instalment (oldest first)."""
     from betaald.bank.models import DirectDebitLine
     from betaald.invoices.selectors import with_balance
-    from betaald.plans.models import PaymentPlan, PlanStatus
+    from betaald.plans.models import Instalment, InstalmentStatus, PaymentPlan, PlanStatus
     from betaald.plans.selectors import plan_payments
 
+    # Only plans with an unpaid instalment due by the collection date (the states the daily
+    # `plans_evaluate` keeps): the cost follows what is due, not the number of plans.
     plans = list(
         PaymentPlan.objects.filter(
-            organisation=organisation, status=PlanStatus.ACTIVE, customer_id__in=list(mandates)
+            organisation=organisation,
+            status=PlanStatus.ACTIVE,
+            customer_id__in=list(mandates),
+            pk__in=Instalment.objects.filter(
+                due_on__lte=collection_on,
+                status__in=[InstalmentStatus.OPEN, InstalmentStatus.MISSED],
+            ).values("plan_id"),
         )
         .prefetch_related("instalments")
         .order_by("pk")
@@ -593,8 +601,7 @@ def direct_debit_create(
         for item, row in zip(collectable, items, strict=True)
     )
     notices = _pre_notifications(organisation, collectable, collection_on, today, actor)
-    for mandate in collected.values():
-        _after_collection(mandate, actor)
+    _after_collection(list(collected.values()), actor)
     event_record(
         name="bank.direct_debit.created",
         organisation=organisation,
@@ -774,23 +781,21 @@ def _mandate_stopped_message(mandate: Mandate, reason: str, today: date | None, 
     )
 
 
-def _after_collection(mandate: Mandate, actor: Any) -> None:
-    """A collected mandate moves on: FRST becomes RCUR, FNAL/OOFF end it, and a reported
-    amendment is forgotten (the debtor's bank now knows the new details)."""
-    fields = []
-    if mandate.sequence == SequenceType.FIRST:
-        mandate.sequence = SequenceType.RECURRING
-        fields.append("sequence")
-    elif mandate.sequence in (SequenceType.FINAL, SequenceType.ONE_OFF):
-        mandate.status = MandateStatus.ENDED
-        fields.append("status")
-    reported = {
-        "original_iban": mandate.original_iban,
-        "original_reference": mandate.original_reference,
-    }
-    if any(reported.values()):
-        mandate.original_iban = mandate.original_reference = ""
-        fields += ["original_iban", "original_reference"]
+def _after_collection(mandates: list[Mandate], actor: Any) -> None:
+    """Collected mandates move on: FRST becomes RCUR, FNAL/OOFF end them (one update each),
+    and a reported amendment is forgotten (the debtor's bank now knows the new details)."""
+    first = [m.pk for m in mandates if m.sequence == SequenceType.FIRST]
+    Mandate.objects.filter(pk__in=first).update(sequence=SequenceType.RECURRING)
+    last = [m.pk for m in mandates if m.sequence in (SequenceType.FINAL, SequenceType.ONE_OFF)]
+    Mandate.objects.filter(pk__in=last).update(status=MandateStatus.ENDED)
+    for mandate in mandates:
+        reported = {
+            "original_iban": mandate.original_iban,
+            "original_reference": mandate.original_reference,
+        }
+        if not any(reported.values()):
+            continue
+        Mandate.objects.filter(pk=mandate.pk).update(original_iban="", original_reference="")
         event_record(
             name="bank.mandate.amendment_reported",
             organisation=mandate.organisation,
@@ -800,8 +805,6 @@ def _after_collection(mandate: Mandate, actor: Any) -> None:
             before=reported,
             after={"iban": mandate.iban, "reference": mandate.reference},
         )
-    if fields:
-        mandate.save(update_fields=fields)
 
 
 def mandate_after_return(
