@@ -351,6 +351,18 @@ def instalment_end_to_end_id(instalment: Any, attempt: int) -> str:
     return f"PLAN{instalment.plan_id}-T{instalment.number}-{attempt}"
 
 
+def instalment_open_parts(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:
+    """What each instalment still needs when `paid` went towards them oldest first (as
+    `betaald.core.installments` counts): ``min(amount, cumulative - paid)``, never below zero.
+    Invariant: the parts sum to ``total - min(max(paid, 0), total)``."""
+    parts = []
+    cumulative = Decimal("0")
+    for amount in amounts:
+        cumulative += amount
+        parts.append(max(Decimal("0"), min(amount, cumulative - paid)))
+    return parts
+
+
 def _instalments_due(
     organisation: Organisation,
     mandates: dict[int, Mandate],
@@ -403,12 +415,10 @@ def _instalments_due(
         ] or [""]
         instalments = list(plan.instalments.all())
         paid = sum((p.amount for p in plan_payments(plan) if p.on <= today), Decimal("0"))
-        cumulative = Decimal("0")
-        for instalment in instalments:
-            cumulative += instalment.amount
+        parts = instalment_open_parts([i.amount for i in instalments], paid)
+        for instalment, open_part in zip(instalments, parts, strict=True):
             if instalment.due_on > collection_on:
                 break
-            open_part = min(instalment.amount, cumulative - paid)
             if open_part <= 0:
                 continue
             tried = attempts.get(instalment.pk, [])
