@@ -108,7 +108,7 @@ def test_the_template_editor_refuses_unknown_placeholders_and_previews_on_real_d
     assert "2026-0001" in page  # the preview uses the organisation's real invoice
     refused = client.post(edit, {"subject": "Hoi", "body": "{{ klant }}", "sms_text": ""})
     assert refused.status_code == 422
-    assert "unknown placeholder {{ klant }}" in refused.content.decode()
+    assert "onbekende plaatshouder {{ klant }}" in refused.content.decode()
     assert not MessageTemplate.objects.exists()
     preview = client.post(
         reverse("letters:template_preview", args=["reminder", "nl"]),
