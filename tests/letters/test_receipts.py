@@ -253,3 +253,38 @@ def test_an_email_dsn_of_success_marks_delivered_and_of_failure_bounces(
     assert message.status == MessageStatus.FAILED
     assert "550 5.1.1 mailbox unavailable" in message.failure_reason
     assert SendIssue.objects.filter(message=message).count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_message_page_shows_the_delivered_sms_and_its_history(
+    messagebird,  # noqa: F811
+    live_server,
+    page,
+    screenshot,
+    media,
+):
+    from betaald.organisations.models import Role
+    from tests.factories import MembershipFactory
+
+    member = MembershipFactory(role=Role.CREDIT_CONTROLLER, user__username="sms-reader")
+    message = queue_sms(member.organisation, "B1")
+    assert message_deliver_now(message.pk, now=NOW) == "sent"
+    report = messagebird_status_report({"id": PROVIDER_ID, "status": "delivered"})
+    assert sms_status_record(report) == "delivered"
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "sms-reader")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/letters/messages/{message.pk}/")
+    from django.utils import translation
+
+    with translation.override("nl"):
+        delivered = str(MessageStatus.DELIVERED.label)
+    assert delivered != "Delivered"
+    assert page.locator("h1 .badge").inner_text() == delivered
+    content = page.content()
+    assert "delivered: delivered" in content
+    assert "sms provider" in content  # who reported it, in the history
+    screenshot("letters-sms-delivered")
