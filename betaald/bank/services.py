@@ -619,10 +619,13 @@ def _update_matched(rows: Sequence[tuple[int, list[dict[str, Any]], str, Any, in
         with cursor.cursor.copy("COPY bank_transaction_matched FROM STDIN") as copy:
             for pk, candidates, status, matched_at, customer_id in rows:
                 copy.write_row((pk, json.dumps(candidates), status, matched_at, customer_id))
+        # The ids once more as an array: the planner then reads the chunk's rows by primary
+        # key instead of hashing the whole table (whose statistics are stale after an import).
         cursor.execute(
             f'UPDATE "{table}" AS t SET candidates = m.candidates, status = m.status, '  # noqa: S608
             "matched_at = m.matched_at, customer_id = m.customer_id "
-            "FROM bank_transaction_matched AS m WHERE t.id = m.id"
+            "FROM bank_transaction_matched AS m WHERE t.id = m.id AND t.id = ANY(%s::bigint[])",
+            [[row[0] for row in rows]],
         )
         cursor.execute("DROP TABLE bank_transaction_matched")
 

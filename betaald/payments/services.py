@@ -70,19 +70,34 @@ class _OpenInvoice:
 
 
 BULK_CHUNK = 2000
+_METHODS = frozenset(PaymentMethod.values)  # `values` builds a new list at every access
 
 
 def among(model: type[models.Model], field: str, values: Iterable[Any]) -> Q | RawSQL:
     """A filter on `field` (a column of `model`) being one of `values`. On PostgreSQL one array
     parameter (`= ANY(%s)`): an `IN` list of thousands of placeholders costs more to build and
-    send than the query takes to run."""
+    send than the query takes to run. The array has the column's own type (a bigint column
+    against an integer array cannot use the hashed lookup: each row would scan the array)."""
     wanted = sorted(set(values))
     if connection.vendor != "postgresql":
         return Q(**{f"{field}__in": wanted})
-    column_name = cast("Field[Any, Any]", model._meta.get_field(field)).column
-    column = f'"{model._meta.db_table}"."{column_name}"'
-    # The SQL holds only a quoted table and column name; the values are one parameter.
-    return RawSQL(f"{column} = ANY(%s)", (wanted,), output_field=BooleanField())  # noqa: S611
+    column = cast("Field[Any, Any]", model._meta.get_field(field))
+    array = "%s"
+    if column.get_internal_type() in _INTEGER_TYPES:
+        array = f"%s::{column.db_type(connection)}[]"
+    sql = f'"{model._meta.db_table}"."{column.column}" = ANY({array})'
+    # The SQL holds only a quoted table and column name and a type; the values are a parameter.
+    return RawSQL(sql, (wanted,), output_field=BooleanField())  # noqa: S611
+
+
+_INTEGER_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "ForeignKey",
+    "OneToOneField",
+}
 
 
 def copy_rows(
@@ -200,7 +215,7 @@ def _payment_for(
         amount = _amount(item.amount)
     except ValidationError as exc:
         raise fields.error(index, "amount", exc.message_dict["amount"]) from None
-    if item.method not in PaymentMethod.values:
+    if item.method not in _METHODS:
         raise fields.error(index, "method", _("unknown payment method"))
     payment = Payment(
         organisation=organisation,
