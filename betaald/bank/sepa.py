@@ -55,6 +55,8 @@ STOP_REASONS = frozenset({"MD01", "AC04", "MS02"})
 #: An invoice in a collection of the last 14 days is not collected again (its money or its
 #: return is still on the way; a return reopens it through the reversal).
 PENDING_DAYS = timedelta(days=14)
+#: A collection returned with AM04 is presented once more (issue 7: retry once).
+MAX_ATTEMPTS = 2
 
 
 class DirectDebitError(DomainError):
@@ -342,10 +344,6 @@ def lines_returned(organisation: Organisation, lines: Any) -> dict[int, str]:
     return {pk: reason for end_to_end_id, reason in returns for pk in by_id[end_to_end_id]}
 
 
-#: An instalment returned with AM04 is presented once more (issue 7: retry once).
-MAX_ATTEMPTS = 2
-
-
 def instalment_end_to_end_id(instalment: Any, attempt: int) -> str:
     """Names the plan, the instalment and the presentation: ``PLAN12-T3-1``."""
     return f"PLAN{instalment.plan_id}-T{instalment.number}-{attempt}"
@@ -449,6 +447,40 @@ def _instalments_due(
     return due
 
 
+def _invoice_retries(organisation: Organisation, today: date) -> dict[int, int]:
+    """Invoices whose latest recent collection came back with AM04 and may be presented once
+    more: invoice id -> the attempt number of the next presentation. A return counts for a
+    collection when it has its end-to-end id and was booked on or after its collection date."""
+    from betaald.bank.models import BankTransaction, DirectDebitLine
+
+    lines = list(
+        DirectDebitLine.objects.filter(
+            organisation=organisation,
+            invoice__isnull=False,
+            collection_on__gte=today - PENDING_DAYS,
+        ).order_by("invoice_id", "attempt", "pk")
+    )
+    latest = {line.invoice_id: line for line in lines}
+    returns: dict[str, list[tuple[date | None, str]]] = {}
+    for end_to_end_id, booked_on, reason in BankTransaction.objects.filter(
+        organisation=organisation,
+        is_return=True,
+        end_to_end_id__in=[line.end_to_end_id for line in latest.values()],
+    ).values_list("end_to_end_id", "booking_date", "return_reason"):
+        returns.setdefault(end_to_end_id, []).append((booked_on, reason))
+    retry = {}
+    for invoice_id, line in latest.items():
+        came_back = [
+            reason
+            for booked_on, reason in returns.get(line.end_to_end_id, [])
+            if booked_on is None or booked_on >= line.collection_on
+        ]
+        if came_back and came_back[-1] in RETRY_REASONS and line.attempt < MAX_ATTEMPTS:
+            assert invoice_id is not None
+            retry[invoice_id] = line.attempt + 1
+    return retry
+
+
 @transaction.atomic
 def direct_debit_create(
     *,
@@ -491,27 +523,44 @@ def direct_debit_create(
         .select_related("customer")
         .order_by("due_on", "pk")
     )
+    retry = _invoice_retries(organisation, today)
     pending = {
-        int(item["invoice"])
+        int(item["invoice"])  # files made before collections had lines of their own
         for batch in DirectDebitBatch.objects.filter(
-            organisation=organisation, collection_on__gte=today - PENDING_DAYS
+            organisation=organisation,
+            collection_on__gte=today - PENDING_DAYS,
+            lines__isnull=True,
         )
         for item in batch.items
         if item.get("invoice")
     }
+    pending |= set(
+        DirectDebitLine.objects.filter(
+            organisation=organisation,
+            invoice__isnull=False,
+            collection_on__gte=today - PENDING_DAYS,
+        )
+        .exclude(invoice_id__in=list(retry))
+        .values_list("invoice_id", flat=True)
+    )
     collectable = []
     for invoice in open_invoices:
         if invoice.pk in pending:
             continue  # in a recent collection whose money is not booked yet: never twice
         open_amount = Decimal(invoice.open_amount).quantize(CENT)  # type: ignore[attr-defined]
+        attempt = retry.get(invoice.pk, 1)
+        end_to_end_id = (invoice.payment_reference or invoice.number)[:32]
+        if attempt > 1:
+            end_to_end_id = f"{end_to_end_id}-R{attempt}"  # a return finds its own collection
         if open_amount > 0:
             collectable.append(
                 _Collectable(
                     mandate=mandates[invoice.customer_id],
                     amount=open_amount,
-                    end_to_end_id=(invoice.payment_reference or invoice.number)[:35],
+                    end_to_end_id=end_to_end_id,
                     description=f"{invoice.number} {invoice.payment_reference}".strip(),
                     invoice=invoice,
+                    attempt=attempt,
                     reference=invoice.payment_reference,
                 )
             )
