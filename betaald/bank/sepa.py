@@ -329,6 +329,17 @@ def first_collection_on(today: date, pre_notification_days: int) -> date:
     return day
 
 
+def longest_pre_notification(organisation: Organisation, scheme: str) -> int:
+    """The longest pre-notification period of the organisation's active mandates of `scheme`
+    (14 days, the rulebook's default, when there are none)."""
+    from django.db.models import Max
+
+    longest = Mandate.objects.filter(
+        organisation=organisation, status=MandateStatus.ACTIVE, scheme=scheme
+    ).aggregate(days=Max("pre_notification_days"))["days"]
+    return int(longest or 14)
+
+
 def lines_returned(organisation: Organisation, lines: Any) -> dict[int, str]:
     """For the collections among `lines` that came back (a return transaction on a statement
     with the same end-to-end id): line id -> return reason ("" when the bank gave none)."""

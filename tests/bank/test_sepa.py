@@ -340,3 +340,34 @@ def test_cli_writes_a_valid_direct_debit_file(organisation, tmp_path):
         *args, "--collection-date", "2026-03-23", "--version", "pain.008.001.08", stdout=out
     )
     validate_pain008(out.getvalue().encode(), "pain.008.001.08")
+
+
+def test_cli_first_collection_date_for_a_daily_run(organisation):
+    """`--collection-date first`: the first TARGET2 day after the longest pre-notification of
+    the active mandates; nothing to collect is not an error then (a daily run moves on)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from betaald.bank.models import DirectDebitBatch
+
+    customer = CustomerFactory(organisation=organisation)
+    issued_invoice(customer, amount="10.00")
+    for reference, days in (("M-1", 5), ("M-2", 9)):
+        mandate_create(
+            organisation=organisation,
+            customer=customer if reference == "M-1" else CustomerFactory(organisation=organisation),
+            reference=reference,
+            signed_on=date(2026, 1, 1),
+            iban=DEBTOR_IBAN,
+            pre_notification_days=days,
+        )
+    args = ["bank", "direct-debit", "--organisation", str(organisation.pk)]
+    args += ["--date", "2026-03-02", "--collection-date", "first"]
+    call_command(*args, stdout=StringIO())
+    batch = DirectDebitBatch.objects.get()
+    assert batch.collection_on == date(2026, 3, 11)  # 2 March + 9 days, a Wednesday
+    err = StringIO()
+    call_command(*args, stdout=StringIO(), stderr=err)  # again: nothing left, no error
+    assert "no open invoice or plan instalment" in err.getvalue()
+    assert DirectDebitBatch.objects.count() == 1

@@ -36,7 +36,7 @@ EXIT_DUPLICATE = 4
 class Command(BaseCommand):
     help = (
         "Bank statements: `bank import FILE` (camt.053, MT940, CSV); SEPA direct debit: "
-        "`bank direct-debit --organisation X --collection-date D`."
+        "`bank direct-debit --organisation X --collection-date D|first`."
     )
     requires_system_checks: list[str] = []  # the dry run needs no database and no checks
     requires_migrations_checks = False
@@ -71,10 +71,20 @@ class Command(BaseCommand):
         )
         debit = sub.add_parser(
             "direct-debit",
-            help="Collect open invoices of customers with a mandate into a pain.008 file.",
+            help=(
+                "Collect open invoices and due payment-plan instalments of customers with a "
+                "mandate into a pain.008 file; each customer gets a pre-notification."
+            ),
         )
         debit.add_argument("--organisation", required=True, help="id, KvK number or name")
-        debit.add_argument("--collection-date", required=True, help="YYYY-MM-DD")
+        debit.add_argument(
+            "--collection-date",
+            required=True,
+            help=(
+                "YYYY-MM-DD, or 'first': the first TARGET2 day after the longest "
+                "pre-notification period of the active mandates (for a daily run)"
+            ),
+        )
         debit.add_argument("--date", help="today (YYYY-MM-DD), to replay a day")
         debit.add_argument("--scheme", default="CORE", choices=["CORE", "B2B"])
         debit.add_argument(
@@ -116,24 +126,40 @@ class Command(BaseCommand):
 
         from django.utils import timezone
 
-        from betaald.bank.sepa import direct_debit_create
+        from betaald.bank.sepa import (
+            NothingToCollect,
+            direct_debit_create,
+            first_collection_on,
+            longest_pre_notification,
+        )
         from betaald.core.errors import DomainError
 
         organisation = self._organisation(options["organisation"])
         try:
-            collection_on = date.fromisoformat(options["collection_date"])
             today = date.fromisoformat(options["date"]) if options.get("date") else None
+            today = today or timezone.localdate()
+            if options["collection_date"] == "first":
+                collection_on = first_collection_on(
+                    today, longest_pre_notification(organisation, options["scheme"])
+                )
+            else:
+                collection_on = date.fromisoformat(options["collection_date"])
         except ValueError as error:
             raise CommandError(f"not a date: {error}") from None
         try:
             batch = direct_debit_create(
                 organisation=organisation,
                 collection_on=collection_on,
-                today=today or timezone.localdate(),
+                today=today,
                 scheme=options["scheme"],
                 version=options["version"],
                 actor="cli",
             )
+        except NothingToCollect as error:
+            if options["collection_date"] == "first":
+                self.stderr.write(f"{error} on {collection_on}")  # a daily run moves on
+                return
+            raise CommandError(str(error)) from None
         except DomainError as error:
             raise CommandError(str(error)) from None
         if options.get("output"):
