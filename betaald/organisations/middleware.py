@@ -9,7 +9,17 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/api/", "/pay/", "/admin/", "/i18n/")
+# /letters/webhooks/: provider callbacks (SMS delivery reports), authenticated by the
+# provider's signature in the view itself, not by a session.
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/static/",
+    "/api/",
+    "/pay/",
+    "/admin/",
+    "/i18n/",
+    "/letters/webhooks/",
+)
 
 
 class LoginRequiredOrganisationMiddleware:

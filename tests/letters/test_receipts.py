@@ -155,25 +155,12 @@ def test_a_failed_receipt_without_a_fallback_fails_with_a_task(messagebird, orga
     assert SendIssue.objects.get(message=message).kind == "delivery_failed"
 
 
-@pytest.fixture
-def public_webhook(monkeypatch):
-    """The login middleware lets /letters/webhooks/ through (see the report: one prefix in
-    betaald.organisations.middleware.PUBLIC_PREFIXES); until then the test adds it."""
-    from betaald.organisations import middleware
-
-    if not any("/letters/webhooks/".startswith(p) for p in middleware.PUBLIC_PREFIXES):
-        monkeypatch.setattr(
-            middleware, "PUBLIC_PREFIXES", (*middleware.PUBLIC_PREFIXES, "/letters/webhooks/")
-        )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_provider_posts_a_signed_receipt_over_http(
     messagebird,  # noqa: F811
     live_server,
     settings,
     media,
-    public_webhook,
 ):
     from tests.letters.conftest import make_organisation
 
