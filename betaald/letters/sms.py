@@ -193,7 +193,7 @@ def messagebird_signature(*, key: str, timestamp: str, url: str, body: bytes) ->
 
 
 def messagebird_signature_valid(
-    *, key: str, signature: str, timestamp: str, url: str, body: bytes, now: float
+    *, key: str, signature: str, timestamp: str, url: str, body: bytes, now: int
 ) -> bool:
     """A report is genuine if signed with our key, and fresh (a replayed old report is not)."""
     if not key or not signature or not timestamp.isdigit():

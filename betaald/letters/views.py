@@ -643,7 +643,7 @@ def sms_status(request: HttpRequest) -> HttpResponse:
         timestamp=request.headers.get("MessageBird-Request-Timestamp", ""),
         url=url,
         body=body,
-        now=time.time(),
+        now=int(time.time()),
     ):
         return HttpResponse("invalid signature", status=403, content_type="text/plain")
     fields: dict[str, str] = {key: request.GET.get(key, "") for key in request.GET}
