@@ -682,6 +682,18 @@ def message_bounce_record(*, message_id: str, reason: str, now: datetime | None 
 # --- delivery receipts ---------------------------------------------------------------------------
 
 
+def _receipt_message(channel: str, reference: dict[str, str]) -> Message | None:
+    """The message a delivery report names, locked until the report is recorded; an empty
+    reference names nothing."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("organisation", "customer", "invoice")
+        .filter(channel=channel, **reference)
+        .exclude(**{next(iter(reference)): ""})
+        .first()
+    )
+
+
 def message_delivered_record(
     *, channel: str, reference: dict[str, str], report: str, actor: str
 ) -> str:
@@ -690,13 +702,7 @@ def message_delivered_record(
     {"message_id": …} for an email). Returns delivered, ignored (not sent, or already
     delivered) or unknown."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("organisation", "customer", "invoice")
-            .filter(channel=channel, **reference)
-            .exclude(**{next(iter(reference)): ""})
-            .first()
-        )
+        message = _receipt_message(channel, reference)
         if message is None:
             return "unknown"
         if message.status != MessageStatus.SENT:
@@ -731,13 +737,7 @@ def message_undelivered_record(
     failed send does, or fails with a task. Returns fallback, failed, ignored or unknown."""
     moment = _now(now)
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("organisation", "customer", "invoice")
-            .filter(channel=channel, **reference)
-            .exclude(**{next(iter(reference)): ""})
-            .first()
-        )
+        message = _receipt_message(channel, reference)
         if message is None:
             return "unknown"
         if message.status not in (MessageStatus.SENT, MessageStatus.DELIVERED):
