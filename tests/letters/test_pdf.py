@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from decimal import Decimal
 
 import pytest
+from django.utils.safestring import mark_safe
 
 from betaald.letters.pdf import epc_payload, letter_pdf, sha256_of
 from betaald.letters.rendering import SAMPLE_RECIPIENT, Payment, render_message, sample_context
@@ -167,3 +169,56 @@ def test_the_print_command_writes_the_batch(organisation, customer, media, tmp_p
     )
     assert (tmp_path / "print-2026-10-02.pdf").read_bytes().startswith(b"%PDF")
     assert "Kerkstraat 12" in (tmp_path / "print-2026-10-02.csv").read_text()
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_narrowed_user_agent_stylesheet_gives_the_same_bytes_for_every_kind(language):
+    """pdf.html_document narrows WeasyPrint's universal ::marker and footnote/note rules for
+    speed; every letter must come out byte for byte as with WeasyPrint's stock stylesheet."""
+    from weasyprint import HTML
+
+    from betaald.letters.models import MessageKind
+    from betaald.letters.pdf import (
+        LAYOUT_DIR,
+        _weasyprint_state,
+        document_html,
+        layout_for,
+        letter_stylesheet,
+    )
+
+    fonts, cache = _weasyprint_state()
+    rendered_all = [
+        render_message(
+            organisation_id=None,
+            kind=kind,
+            language=language,
+            context=sample_context(),
+            recipient=SAMPLE_RECIPIENT,
+        )
+        for kind in MessageKind.values
+        if kind != "invoice"
+    ]
+    rendered_all.append(forty_invoice_letter(language))
+    # a body with a list, where ::marker does apply
+    rendered_all.append(
+        dataclasses.replace(rendered_all[0], html=mark_safe("<ul><li>één</li><li>twee</li></ul>"))
+    )
+    for rendered in rendered_all:
+        html = document_html(rendered, template=layout_for(rendered), inline_css=False)
+        stock = (
+            HTML(string=html, base_url=str(LAYOUT_DIR))
+            .render(font_config=fonts, cache=cache, stylesheets=[letter_stylesheet()])
+            .write_pdf(pdf_identifier=False)
+        )
+        assert letter_pdf(rendered) == stock, rendered.subject
+
+
+def test_the_narrowed_user_agent_stylesheet_fails_loudly_when_weasyprint_changes(monkeypatch):
+    import weasyprint.html
+
+    from betaald.letters.pdf import ua_stylesheet_text
+
+    assert "\nli::marker, summary::marker {" in ua_stylesheet_text()
+    monkeypatch.setattr(weasyprint.html, "UA", weasyprint.html.UA.replace("::marker {", "x {"))
+    with pytest.raises(RuntimeError, match="::marker"):
+        ua_stylesheet_text()
