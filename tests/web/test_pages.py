@@ -284,3 +284,31 @@ def test_a_prepayment_customer_is_flagged_on_the_new_invoice_and_the_draft(membe
     )
     detail = client_of.get(reverse("web:invoice_detail", args=[invoice.pk])).content.decode()
     assert 'data-testid="customer-flags"' in detail
+
+
+def test_the_dashboard_warns_when_a_rate_table_has_no_rate_for_the_current_half_year(
+    member, client_of, monkeypatch
+):
+    from betaald.web import views
+
+    # The packaged tables are confirmed up to 30 June 2026 (shared/reference/rates/README.md).
+    monkeypatch.setattr(views, "today", lambda: date(2026, 11, 30))
+    page = client_of.get(reverse("web:dashboard")).content.decode()
+    assert "no rate for the current half-year yet" in page
+    assert "statutory interest, commercial interest" in page
+    assert reverse("admin:rates_rateperiod_changelist") not in page  # not staff: no admin link
+    member.user.is_staff = True
+    member.user.save()
+    page = client_of.get(reverse("web:dashboard")).content.decode()
+    assert reverse("admin:rates_rateperiod_changelist") in page
+
+    monkeypatch.setattr(views, "today", lambda: date(2026, 6, 30))
+    page = client_of.get(reverse("web:dashboard")).content.decode()
+    assert "no rate for the current half-year yet" not in page
+
+
+def test_the_customer_page_states_the_default_payment_term_with_its_unit(member, client_of):
+    customer = CustomerFactory(organisation=member.organisation, payment_term_days=None)
+    page = client_of.get(reverse("web:customer_detail", args=[customer.pk])).content.decode()
+    term = member.organisation.default_payment_term_days
+    assert f"{term} days (default)" in page
