@@ -287,6 +287,18 @@ def timed(module: Any, name: str, totals: dict[str, float]) -> None:
     setattr(module, name, wrapper)
 
 
+def backend_cpu() -> float:
+    """CPU seconds (user + system) of this thread's PostgreSQL backend process so far (the
+    server runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stages(args: argparse.Namespace) -> None:
     from betaald.bank.models import BankTransaction, TransactionStatus
     from betaald.bank.services import (
@@ -300,6 +312,10 @@ def stages(args: argparse.Namespace) -> None:
     from betaald.organisations.models import Organisation
 
     organisation = Organisation.objects.get(pk=args.organisation)
+    if args.workers:
+        from django.conf import settings
+
+        settings.BANK_MATCH_WORKERS = args.workers
     data = Path(args.statement).read_bytes()
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -361,11 +377,24 @@ def stages(args: argparse.Namespace) -> None:
     del pending
     sample = ids[: args.book_sample] if args.book_sample else ids
     t0, c0 = time.perf_counter(), time.process_time()
+    s0 = backend_cpu()
     import betaald.bank.services as bank_services
     import betaald.dunning.services as dunning_services
     import betaald.payments.services as payment_services
 
     phases: dict[str, float] = {}
+    server_cpu: list[float] = []
+    book_decided = bank_services._book_decided
+
+    def book_decided_measured(*a: Any, **kw: Any) -> Any:
+        try:
+            return book_decided(*a, **kw)
+        finally:
+            if bank_services._booking_workers(len(sample)) > 1:
+                server_cpu.append(backend_cpu())  # a worker's own connection
+
+    bank_services._book_decided = book_decided_measured  # type: ignore[assignment]
+    timed(bank_services, "_book_decided", phases)
     timed(bank_services, "_book_chunk", phases)
     timed(payment_services, "payments_register_bulk", phases)
     timed(payment_services, "_open_invoices", phases)
@@ -399,13 +428,15 @@ def stages(args: argparse.Namespace) -> None:
         profiler.dump_stats(args.profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     t_book = time.perf_counter() - t0
+    server = backend_cpu() - s0 + sum(server_cpu)
     for kind, (count, seconds) in sorted(statements.items(), key=lambda kv: -kv[1][1])[:20]:
         report(f"  sql {seconds:6.1f} s {count:5d}x", kind)
     per_line = t_book / len(sample) if sample else 0
     full_book = per_line * len(ids)
     report(
         "4 match + book (service)",
-        f"{t_book:.1f} s (cpu {time.process_time() - c0:.1f} s) for {len(sample):,} lines "
+        f"{t_book:.1f} s (cpu {time.process_time() - c0:.1f} s, server cpu {server:.1f} s) for "
+        f"{len(sample):,} lines "
         f"{outcome} = {per_line * 1000:.2f} ms/line"
         + ("" if len(sample) == len(ids) else f"; all {len(ids):,} lines ~ {full_book:.0f} s"),
     )
@@ -414,16 +445,19 @@ def stages(args: argparse.Namespace) -> None:
     dunning = phases.get("dunning_refresh_invoices", 0.0)
     read = phases.get("_open_invoices", 0.0)
     # Reading and deciding ends where the first chunk is booked; each chunk's COMMIT (with the
-    # deferred foreign-key checks of every row written) comes after `_book_chunk` returns.
+    # deferred foreign-key checks of every row written) comes after `_book_chunk` returns. With
+    # several booking workers the phases add up over the workers (more than the wall time).
     decide = phases.get("_book_chunk.first", t0 + t_book) - t0
+    commits = phases.get("_book_decided", 0.0) - book
+    workers = bank_services._booking_workers(len(sample))
     report(
         "  of which",
-        f"read + decide {decide:.1f} s; booking {t_book - decide:.1f} s = chunks {book:.1f} s "
+        f"read + decide {decide:.1f} s; booking {t_book - decide:.1f} s by {workers} "
+        f"worker(s), summed over them: chunks {book:.1f} s "
         f"(payments {register:.1f} s: open invoices read {read:.1f} s, dunning refresh "
         f"{dunning:.1f} s, allocation and writes {register - dunning - read:.1f} s; transaction "
-        f"statuses, links and audit {book - register:.1f} s) + commits "
-        f"{t_book - decide - book:.1f} s; all COPYs of new rows "
-        f"{phases.get('copy_rows', 0.0):.1f} s, status updates "
+        f"statuses, links and audit {book - register:.1f} s) + commits {commits:.1f} s; all "
+        f"COPYs of new rows {phases.get('copy_rows', 0.0):.1f} s, status updates "
         f"{phases.get('_update_matched', 0.0):.1f} s",
     )
     from betaald.audit.models import Event
@@ -450,6 +484,12 @@ def main() -> None:
         "--book-sample", type=int, default=0, help="book only the first N lines (0: all)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="booking connections at once (the BANK_MATCH_WORKERS setting; 0: its default)",
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile stage 4 into FILE")
     parser.add_argument(
         "--queries", action="store_true", help="time stage 4's SQL statements by kind"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from betaald.audit.services import acting_user, event_record
@@ -565,6 +567,7 @@ def _book_candidate(
 
 
 BOOK_CHUNK = 2000
+BOOK_WORKERS = 2  # connections booking at once, unless the BANK_MATCH_WORKERS setting says
 
 
 def _payment_item(
@@ -753,6 +756,57 @@ def _match_incoming(
             matcher.consume(decision)
         decided.append((tx, candidates, decision))
     del lines, matcher
+    workers = _booking_workers(len(decided))
+    if workers == 1:
+        _book_decided(organisation, decided, counts, actor)
+        return
+    # Disjoint customers per worker, each in the lines' order: a customer's payments are booked
+    # by one connection in the order one worker would book them.
+    parts: list[list[_Decided]] = [[] for _ in range(workers)]
+    for one in decided:
+        decision = one[2]
+        key = decision.customer_id if decision is not None else one[0].pk
+        parts[key % workers].append(one)
+    part_counts = [Counter[str]() for _ in parts]
+    failures: list[BaseException] = []
+
+    def work(part: list[_Decided], part_count: Counter[str]) -> None:
+        try:
+            _book_decided(organisation, part, part_count, actor)
+        except BaseException as error:  # raised again in the calling thread
+            failures.append(error)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    threads = [
+        threading.Thread(target=work, args=(part, part_count), name=f"bank-booking-{index}")
+        for index, (part, part_count) in enumerate(zip(parts, part_counts, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for part_count in part_counts:
+        counts.update(part_count)
+    if failures:
+        raise failures[0]
+
+
+def _booking_workers(lines: int) -> int:
+    """How many database connections book a run's decided lines at once: the setting
+    `BANK_MATCH_WORKERS` (default `BOOK_WORKERS`) on PostgreSQL when there is more than one
+    chunk to book, else one. Inside an outer transaction (a request, a test) always one: other
+    connections would not see its uncommitted rows."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or lines <= BOOK_CHUNK:
+        return 1
+    return max(1, int(getattr(settings, "BANK_MATCH_WORKERS", BOOK_WORKERS)))
+
+
+def _book_decided(
+    organisation: Organisation, decided: Sequence[_Decided], counts: Counter[str], actor: Any
+) -> None:
+    """Book decided lines in chunks of `BOOK_CHUNK`, each chunk in one database transaction; a
+    chunk that fails is booked again line by line."""
     for chunk in _chunks(decided, BOOK_CHUNK):
         chunk_counts: Counter[str] = Counter()
         try:
