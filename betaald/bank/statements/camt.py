@@ -169,32 +169,34 @@ class _Flat:
 
     Entries are read with dozens of lookups each; lxml ``find`` per lookup dominated the
     parse time of large statements, a dictionary lookup does not. Descending stops at `stop`
-    elements (an entry's ``TxDtls`` are read on their own).
+    elements (an entry's ``TxDtls`` are read on their own). The walk is lxml's own (in
+    document order, so every path's elements are in document order too); a child's path is
+    its parent's plus its local name.
     """
+
+    __slots__ = ("element", "paths")
 
     def __init__(self, element: etree._Element, *, stop: str = "") -> None:
         self.element = element
         paths: dict[str, list[etree._Element]] = {}
         joined = _JOINED
-        stack: list[tuple[etree._Element, str]] = [(element, "")]
-        while stack:
-            parent, prefix = stack.pop()
-            for child in parent.iterchildren(tag=etree.Element):
-                key = (prefix, child.tag)
-                path = joined.get(key)
-                if path is None:
-                    name = child.tag.rpartition("}")[2]
-                    path = joined[key] = f"{prefix}/{name}" if prefix else name
-                found = paths.get(path)
-                if found is None:
-                    paths[path] = [child]
-                else:
-                    found.append(child)
-                if len(child) and not path.endswith(stop or "\0"):
-                    stack.append((child, path))
-        for found in paths.values():
-            if len(found) > 1:
-                found.sort(key=lambda e: e.sourceline or 0)
+        prefixes: dict[etree._Element, str] = {element: ""}  # elements whose children count
+        for child in element.iterdescendants(tag=etree.Element):
+            prefix = prefixes.get(child.getparent())
+            if prefix is None:
+                continue  # below a `stop` element
+            key = (prefix, child.tag)
+            path = joined.get(key)
+            if path is None:
+                name = child.tag.rpartition("}")[2]
+                path = joined[key] = f"{prefix}/{name}" if prefix else name
+            found = paths.get(path)
+            if found is None:
+                paths[path] = [child]
+            else:
+                found.append(child)
+            if not (stop and path.endswith(stop)):
+                prefixes[child] = path
         self.paths = paths
 
     def find(self, path: str) -> etree._Element | None:

@@ -4,6 +4,7 @@ entries in another currency than the statement's, and IBANs with a bad checksum.
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 
 from schwifty import IBAN
@@ -24,9 +25,16 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 
+_LETTER_DIGITS = str.maketrans({letter: str(int(letter, 36)) for letter in string.ascii_uppercase})
+
+
 def _mod97_ok(iban: str) -> bool:
     rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(character, 36)) for character in rearranged)
+    if rearranged.isascii() and rearranged.isalnum():
+        # The same digits as `int(character, 36)` per character, in one C call.
+        digits = rearranged.upper().translate(_LETTER_DIGITS)
+    else:
+        digits = "".join(str(int(character, 36)) for character in rearranged)
     return int(digits) % 97 == 1
 
 
