@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -44,3 +45,45 @@ def test_seed_refuses_negative_counts():
 
     with pytest.raises(CommandError, match="must not be negative"):
         call_command("seed", customers=-1)
+
+
+def test_demo_activity_mandates_holds_and_todays_statement_matched_once():
+    from datetime import date
+
+    from betaald.bank.models import BankTransaction, Mandate, Statement
+    from betaald.demo.extensions import install_demo_extensions
+    from betaald.demo.seeding import demo_organisation, seed
+    from betaald.dunning.models import Hold
+    from betaald.plans.models import Dispute, PaymentPlan, Promise
+
+    today = date(2026, 11, 30)
+    seed(customers=60, invoices=300, today=today)  # the demo as `betaald demo` makes it
+    organisation = demo_organisation()
+    install_demo_extensions(organisation, today=today)
+
+    mandates = list(Mandate.objects.select_related("customer"))
+    assert len(mandates) == 2
+    assert all(m.customer.kind == "business" and m.status == "active" for m in mandates)
+    assert PaymentPlan.objects.get().status == "active"
+    promise, dispute = Promise.objects.get(), Dispute.objects.get()
+    held = set(Hold.objects.values_list("kind", flat=True))
+    assert {"plan", "promise", "dispute"} <= held
+    customers = {PaymentPlan.objects.get().customer_id, promise.customer_id}
+    assert dispute.invoice.customer_id not in customers  # each case its own customer
+
+    statement = Statement.objects.get()
+    lines = list(BankTransaction.objects.filter(statement=statement).order_by("pk"))
+    assert len(lines) == 8
+    assert {line.status for line in lines if line.structured_reference} == {"matched"}
+    gift = next(line for line in lines if line.amount == Decimal("75.00"))
+    assert gift.status == "review"  # a stranger: the review queue, never booked
+    assert sum(1 for line in lines if line.status == "matched") == 6
+
+    install_demo_extensions(organisation, today=today)
+    assert Statement.objects.count() == 1
+    assert BankTransaction.objects.count() == 8
+    assert (Mandate.objects.count(), PaymentPlan.objects.count(), Dispute.objects.count()) == (
+        2,
+        1,
+        1,
+    )
