@@ -183,8 +183,9 @@ def statement_identifier(today: date) -> str:
 
 def statement_credits(organisation: Organisation, today: date) -> list[Credit]:
     """Today's money in: paid with the betalingskenmerk, with the invoice number in the text
-    from another account, the exact amount from a known account without a reference, a
-    partial payment, a stranger, and the bank's monthly fee going out."""
+    from another account, the exact amount from a known account without a reference, part of
+    an invoice from a known account (for review), a stranger (for review), and the bank's
+    monthly fee going out."""
     rng = random.Random(today.toordinal())
     busy = _busy(organisation)
     rows = [
@@ -200,6 +201,8 @@ def statement_credits(organisation: Organisation, today: date) -> list[Credit]:
     for invoice, amount in shuffled:
         if invoice.customer_id in seen:  # one line per customer: every case reads plainly
             continue
+        if not invoice.customer.ibans.exists():  # the cases below pay from a known account
+            continue
         seen.add(invoice.customer_id)
         chosen.append((invoice, amount))
         if len(chosen) == 6:
@@ -207,8 +210,7 @@ def statement_credits(organisation: Organisation, today: date) -> list[Credit]:
     credits: list[Credit] = []
     for n, (invoice, amount) in enumerate(chosen):
         customer = invoice.customer
-        known = customer.ibans.order_by("pk").first()
-        iban = known.iban if known is not None else "NL02ABNA0123456789"
+        iban = customer.ibans.order_by("pk").values_list("iban", flat=True)[0]
         if n in (0, 1, 2):
             credits.append(Credit(amount, customer.name, iban, reference=invoice.payment_reference))
         elif n == 3:
@@ -217,11 +219,11 @@ def statement_credits(organisation: Organisation, today: date) -> list[Credit]:
                     amount, customer.name, "NL39RABO0300065264", text=f"Factuur {invoice.number}"
                 )
             )
-        elif n == 4 and known is not None:
+        elif n == 4:
             credits.append(Credit(amount, customer.name, iban, text="betaling"))
-        else:
+        else:  # part of an invoice from a known account, no reference: a person decides
             part = (amount / 2).quantize(Decimal("0.01"))
-            credits.append(Credit(part, customer.name, iban, reference=invoice.payment_reference))
+            credits.append(Credit(part, customer.name, iban, text="deelbetaling"))
     credits.append(Credit(Decimal("75.00"), "Stichting Buurtfonds", "NL69INGB0123456789", "gift"))
     credits.append(
         Credit(Decimal("-12.50"), "Bank", "NL91ABNA0417164300", text="Kosten betaalpakket")

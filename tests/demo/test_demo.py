@@ -77,7 +77,10 @@ def test_demo_activity_mandates_holds_and_todays_statement_matched_once():
     assert {line.status for line in lines if line.structured_reference} == {"matched"}
     gift = next(line for line in lines if line.amount == Decimal("75.00"))
     assert gift.status == "review"  # a stranger: the review queue, never booked
-    assert sum(1 for line in lines if line.status == "matched") == 6
+    part = next(line for line in lines if line.remittance == "deelbetaling")
+    assert part.status == "review"  # a known account, but half an invoice: a person decides
+    assert part.candidates  # with the customer's invoices as candidates and why
+    assert sum(1 for line in lines if line.status == "matched") == 5
 
     install_demo_extensions(organisation, today=today)
     assert Statement.objects.count() == 1
