@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from betaald.bank.explain import attach_review_rows
 from betaald.bank.models import (
     BankTransaction,
     CsvMapping,
@@ -187,6 +188,7 @@ def review(request: HttpRequest) -> HttpResponse:
             | Q(counterparty_iban__icontains=query.replace(" ", ""))
         )
     page = Paginator(queue, 25).get_page(request.GET.get("page"))
+    attach_review_rows(page.object_list)
     return render(request, "bank/review.html", {"page": page, "query": query})
 
 
