@@ -70,8 +70,8 @@ def test_part_of_an_invoice_from_a_known_account_reads_in_dutch_and_english(memb
     with translation.override("nl"):
         (row,) = review_rows([tx])[tx.pk]
         assert (
-            row.why
-            == f"{PAYER} is een bekend IBAN van de klant; €\u00a050,00 past bij geen openstaand bedrag"
+            row.why == f"{PAYER} is een bekend IBAN van de klant; €\u00a050,00 past bij geen "
+            "openstaand bedrag"
         )
     with translation.override("en"):
         (row,) = review_rows([tx])[tx.pk]
