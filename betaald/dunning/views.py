@@ -35,6 +35,7 @@ from betaald.dunning.models import (
     Hold,
     StepExecution,
 )
+from betaald.dunning.report_display import run_report
 from betaald.invoices.models import Invoice
 from betaald.letters.models import Message
 from betaald.web.access import local_today, organisation_of, writer_of
@@ -337,7 +338,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if run.status == "done"
         else []
     )
-    return render(request, template, {"run": run, "outbox": outbox})
+    return render(request, template, {"run": run, "report": run_report(run), "outbox": outbox})
 
 
 # ------------------------------------------------------------------------------- worklist

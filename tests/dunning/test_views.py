@@ -180,3 +180,31 @@ def test_releasing_a_hold_never_redirects_off_site(client_owner, business, owner
     assert response["Location"] == reverse("dunning:index")
     hold.refresh_from_db()
     assert hold.released_at is not None
+
+
+def test_the_run_page_names_steps_totals_and_warnings_in_the_readers_language(
+    client_owner, business
+):
+    """The stored report keeps codes (late_fees, fourteen_day, awaiting_approval) and English
+    warnings; the page shows the policy's step names and Dutch labels."""
+    from betaald.dunning.report_display import warning_text
+
+    first = invoice_for(business)
+    run = dunning_run(today=first.due_on + timedelta(days=31), organisation=business.organisation)
+    assert "late_fees" in run.totals
+    page = client_owner.get(reverse("dunning:run_detail", args=[run.pk])).content.decode()
+    assert "Aanmaankosten" in page
+    assert "Incassokosten" in page
+    assert "late_fees" not in page
+    assert "awaiting_approval" not in page
+    assert "Laatste aanmaning en voorstel tot overdracht" in page  # the step's own name
+    assert "wacht op goedkeuring" in page
+    text = "commercial rate table not confirmed for 2026-11-30"
+    from django.utils import translation
+
+    with translation.override("nl"):
+        assert warning_text(text) == (
+            "De rentetabel voor de wettelijke handelsrente heeft geen bevestigd percentage voor "
+            "30-11-2026: de rente is berekend met het laatst bekende percentage."
+        )
+        assert warning_text("something else") == "something else"
