@@ -82,14 +82,16 @@ class Event(models.Model):
     """
 
     # No single-column indexes on organisation, customer and invoice: the composite indexes
-    # below lead with them and serve every look-up (and the foreign-key checks); every event
-    # written would otherwise update three more indexes.
+    # below lead with them and serve every look-up; every event written would otherwise update
+    # three more indexes. No database-level foreign-key constraints either (ADR 0008): Django
+    # keeps the relations and their PROTECT, the database skips a key check per link per event.
     organisation = models.ForeignKey(
         "organisations.Organisation",
         on_delete=models.PROTECT,
         related_name="events",
         null=True,
         db_index=False,
+        db_constraint=False,
     )
     name = models.CharField(_("event"), max_length=100)
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True, db_index=True)
@@ -100,6 +102,7 @@ class Event(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("actor"),
+        db_constraint=False,
     )
     actor_label = models.CharField(_("actor"), max_length=150, blank=True)
     customer = models.ForeignKey(
@@ -109,6 +112,7 @@ class Event(models.Model):
         blank=True,
         related_name="events",
         db_index=False,
+        db_constraint=False,
     )
     invoice = models.ForeignKey(
         "invoices.Invoice",
@@ -117,6 +121,7 @@ class Event(models.Model):
         blank=True,
         related_name="events",
         db_index=False,
+        db_constraint=False,
     )
     subject_type = models.CharField(max_length=100, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
