@@ -168,9 +168,13 @@ def upload(request: HttpRequest) -> HttpResponse:
     context["result"] = result
     context["sha256"] = hashlib.sha256(data).hexdigest()
     if result.transaction_ids:
-        context["matching"] = transactions_match(
+        outcome = transactions_match(
             organisation=organisation, transaction_ids=result.transaction_ids, actor=request.user
         )
+        context["matching"] = [
+            (TransactionStatus(key).label if key in TransactionStatus.values else key, n)
+            for key, n in outcome.items()
+        ]
     return render(request, "bank/import_result.html", context)
 
 

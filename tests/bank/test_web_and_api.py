@@ -73,6 +73,7 @@ def test_uploading_a_statement_imports_and_matches(member, browser):
     assert response.status_code == 200
     body = response.content.decode()
     assert "1 statement(s) and 8 transaction(s) imported" in body
+    assert "Booked automatically: 1" in body  # the outcome by its label, not its code
     assert invoice_open_amount(invoice) == Decimal("0.00")
     assert BankTransaction.objects.filter(status=TransactionStatus.MATCHED).count() == 1
     index = browser.get(reverse("bank:index")).content.decode()
