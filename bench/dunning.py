@@ -264,7 +264,7 @@ def sql_floor(policy_id: int) -> float:
     return elapsed
 
 
-def child(scenario: str, url: str, profile: str | None = None) -> None:
+def child(scenario: str, url: str, profile: str | None = None, workers: int = 1) -> None:
     """Run the engine once, in this process, and print JSON figures (with `profile`, under
     cProfile, the stats written to that file)."""
     setup_django(url)
@@ -278,12 +278,19 @@ def child(scenario: str, url: str, profile: str | None = None) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
-        run = profiler.runcall(dunning_run, today=TODAY)
+        run = profiler.runcall(dunning_run, today=TODAY, workers=workers)
         profiler.dump_stats(profile)
     else:
-        run = dunning_run(today=TODAY)
+        run = dunning_run(today=TODAY, workers=workers)
     elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The run process itself, or with --workers the largest of it and its worker processes.
+    peak_mb = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
     print(
         json.dumps(
             {
@@ -294,7 +301,7 @@ def child(scenario: str, url: str, profile: str | None = None) -> None:
                 "messages": run.messages,
                 "errors": len(run.errors),
                 "peak_mb": round(peak_mb),
-                "status": run.status,
+                "status": run.status + (f", {workers} workers" if workers > 1 else ""),
             }
         )
     )
@@ -398,10 +405,16 @@ def main() -> None:
     parser.add_argument(
         "--profile", help="write cProfile stats of each run to PROFILE.<scenario>.prof"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the run, as `betaald dunning run --workers N` (default 1)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.database_url, args.profile)
+        child(args.child, args.database_url, args.profile, args.workers)
         return
     if not args.reuse:
         recreate_database(args.database_url)
@@ -435,6 +448,8 @@ def main() -> None:
                     scenario,
                     "--database-url",
                     args.database_url,
+                    "--workers",
+                    str(args.workers),
                     *(["--profile", f"{args.profile}.{scenario}.prof"] if args.profile else []),
                 ],
                 check=True,

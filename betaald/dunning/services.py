@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Mod
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -862,6 +863,22 @@ class RunReport:
         if text not in self.warnings:
             self.warnings.append(text)
 
+    def merge(self, other: RunReport) -> None:
+        """Add the counters of another worker's part of the same run."""
+        self.processed += other.processed
+        self.executed += other.executed
+        self.messages += other.messages
+        for step, counts in other.counts.items():
+            for what, n in counts.items():
+                self.count(step, what, n)
+        for code, n in other.skipped.items():
+            self.skipped[code] = self.skipped.get(code, 0) + n
+        for key, amount in other.totals.items():
+            self.totals[key] = self.totals.get(key, ZERO) + amount
+        self.errors += other.errors
+        for text in other.warnings:
+            self.warn(text)
+
     def store(self, run: DunningRun) -> None:
         run.processed = self.processed
         run.executed = self.executed
@@ -1058,11 +1075,15 @@ def dunning_run(
     actor: Any = None,
     run: DunningRun | None = None,
     chunk_size: int = CHUNK_SIZE,
+    workers: int = 1,
 ) -> DunningRun:
     """The daily run: carry out every step that is due on `today`; returns the run report.
 
     Safe to run twice and concurrently. With `dry_run` everything is computed and counted,
-    then rolled back; only the report is kept.
+    then rolled back; only the report is kept. With `workers` > 1 (PostgreSQL, outside a
+    transaction, not a dry run) the due claims are split by customer over that many worker
+    processes (customer id modulo `workers`), each with its own connection; their reports are
+    added up into this run's (see `_run_parallel`).
     """
     if run is None:
         run = DunningRun.objects.create(
@@ -1080,12 +1101,12 @@ def dunning_run(
         if dry_run:
             try:
                 with transaction.atomic():
-                    _run_all(run, report, today, organisation, actor, chunk_size, dry_run=True)
+                    _run_all(run, report, today, organisation, actor, chunk_size, 1, dry_run=True)
                     raise RunRolledBack
             except RunRolledBack:
                 pass
         else:
-            _run_all(run, report, today, organisation, actor, chunk_size, dry_run=False)
+            _run_all(run, report, today, organisation, actor, chunk_size, workers, dry_run=False)
     except Exception as error:
         logger.exception("dunning run %s failed", run.pk)
         report.errors.append({"invoice": "", "error": f"run failed: {error}"})
@@ -1098,10 +1119,15 @@ def dunning_run(
     return run
 
 
-def _due(today: date, organisation: Organisation | None) -> Any:
+def _due(
+    today: date, organisation: Organisation | None, part: tuple[int, int] | None = None
+) -> Any:
     due = DunningState.objects.filter(next_action_on__lte=today)
     if organisation is not None:
         due = due.filter(organisation=organisation)
+    if part is not None:
+        index, parts = part
+        due = due.alias(part=Mod("customer_id", parts)).filter(part=index)
     return due
 
 
@@ -1112,6 +1138,7 @@ def _run_all(
     organisation: Organisation | None,
     actor: Any,
     chunk_size: int,
+    workers: int,
     *,
     dry_run: bool,
 ) -> None:
@@ -1131,11 +1158,35 @@ def _run_all(
     )
     run.total = _due(today, organisation).count()
     DunningRun.objects.filter(pk=run.pk).update(total=run.total)
+    if (
+        workers > 1
+        and not dry_run
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        _run_parallel(run, report, today, organisation, actor, chunk_size, workers)
+        return
+    _run_part(run, report, today, organisation, actor, chunk_size, dry_run=dry_run)
+
+
+def _run_part(
+    run: DunningRun,
+    report: RunReport,
+    today: date,
+    organisation: Organisation | None,
+    actor: Any,
+    chunk_size: int,
+    *,
+    dry_run: bool,
+    part: tuple[int, int] | None = None,
+) -> None:
+    """Work through the due claims chunk by chunk (one transaction each); with `part`
+    (index, parts) only those of the customers whose id modulo `parts` is `index`."""
     book = PolicyBook([organisation.pk] if organisation is not None else None)
     last: tuple[date, int] = (date.min, 0)
     while True:
         with transaction.atomic():
-            due = _due(today, organisation).filter(
+            due = _due(today, organisation, part).filter(
                 Q(next_action_on__gt=last[0]) | Q(next_action_on=last[0], invoice_id__gt=last[1])
             )
             rows = list(
@@ -1155,8 +1206,84 @@ def _run_all(
             if ids:
                 _run_chunk(ids, today, run, book, report, actor)
         report.processed += len(ids)
-        if not dry_run:
+        if dry_run:
+            continue
+        if part is None:
             DunningRun.objects.filter(pk=run.pk).update(processed=report.processed)
+        else:
+            DunningRun.objects.filter(pk=run.pk).update(processed=F("processed") + len(ids))
+
+
+def _run_parallel(
+    run: DunningRun,
+    report: RunReport,
+    today: date,
+    organisation: Organisation | None,
+    actor: Any,
+    chunk_size: int,
+    workers: int,
+) -> None:
+    """Run `workers` forked processes, each on the customers whose id modulo `workers` is its
+    index, and add their reports up. Parts never share a customer, so every customer's
+    invoices of the day still go into one message; the advisory locks and unique keys keep
+    two whole runs at once safe as before. A worker that fails fails the run (its committed
+    chunks stay, as after a crash; the next run finishes the rest)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    context = multiprocessing.get_context("fork")
+    connections.close_all()  # every process opens its own connection
+    started = []
+    for index in range(workers):
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_run_worker,
+            args=(writer, run, today, organisation, actor, chunk_size, (index, workers)),
+            name=f"dunning-run-{run.pk}-{index}",
+        )
+        process.start()
+        writer.close()
+        started.append((reader, process))
+    failures = []
+    for reader, process in started:
+        try:
+            outcome, value = reader.recv()
+        except EOFError:
+            outcome, value = "error", "the worker stopped without a report"
+        reader.close()
+        process.join()
+        if outcome == "ok":
+            report.merge(value)
+        else:
+            failures.append(f"{process.name}: {value} (exit code {process.exitcode})")
+    DunningRun.objects.filter(pk=run.pk).update(processed=report.processed)
+    if failures:
+        raise RuntimeError("; ".join(failures))
+
+
+def _run_worker(
+    writer: Any,
+    run: DunningRun,
+    today: date,
+    organisation: Organisation | None,
+    actor: Any,
+    chunk_size: int,
+    part: tuple[int, int],
+) -> None:
+    """One forked worker of `_run_parallel`: its part of the run, its report to the parent."""
+    from django.db import connections
+
+    try:
+        report = RunReport()
+        _run_part(run, report, today, organisation, actor, chunk_size, dry_run=False, part=part)
+        writer.send(("ok", report))
+    except BaseException as error:  # reported to the parent, which fails the run
+        logger.exception("dunning run %s: worker %s failed", run.pk, part[0])
+        writer.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connections.close_all()
+        writer.close()
 
 
 def _lock_customers(customer_ids: list[int], *, dry_run: bool) -> list[int]:

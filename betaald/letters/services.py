@@ -262,10 +262,11 @@ _BULK_COLUMNS = (
 )
 
 
-def _insert_messages(rows: list[Message]) -> dict[str, int]:
-    """Insert `rows`, skipping any whose unique key exists; returns {unique_key: id} of the
-    rows this call inserted (on PostgreSQL exactly those; on SQLite, which cannot return the
-    ids of `bulk_create(ignore_conflicts=True)`, those of the keys looked up afterwards)."""
+def _insert_messages(rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Insert `rows` (values in `_BULK_COLUMNS` order up to `status`, then the fallback
+    channels), skipping any whose unique key exists; returns {unique_key: id} of the rows this
+    call inserted (on PostgreSQL exactly those; on SQLite, which cannot return the ids of
+    `bulk_create(ignore_conflicts=True)`, those of the keys looked up afterwards)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -274,17 +275,12 @@ def _insert_messages(rows: list[Message]) -> dict[str, int]:
         now = timezone.now()
         values = (
             (
-                row.organisation_id,
-                row.customer_id,
-                row.invoice_id,
-                row.kind,
-                row.channel,
-                row.language,
-                Jsonb(row.recipient),
-                Jsonb(row.context),
-                row.unique_key,
-                row.status,
-                Jsonb(row.fallback_channels),
+                *row[:6],
+                Jsonb(row[6]),
+                Jsonb(row[7]),
+                row[8],
+                row[9],
+                Jsonb(row[10]),
                 0,
                 "",
                 now,
@@ -300,8 +296,13 @@ def _insert_messages(rows: list[Message]) -> dict[str, int]:
             Message._meta.db_table, _BULK_COLUMNS, values, returning="unique_key, id"
         )
         return dict(inserted)
-    Message.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE, ignore_conflicts=True)
-    keys = [row.unique_key for row in rows]
+    names = _BULK_COLUMNS[:11]
+    Message.objects.bulk_create(
+        [Message(**dict(zip(names, row, strict=True))) for row in rows],
+        batch_size=BULK_BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    keys = [row[8] for row in rows]
     ids: dict[str, int] = {}
     for start in range(0, len(keys), BULK_BATCH_SIZE):
         ids.update(
@@ -310,6 +311,29 @@ def _insert_messages(rows: list[Message]) -> dict[str, int]:
             ).values_list("unique_key", "id")
         )
     return ids
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    """The unique keys among `keys` that the outbox holds already: on PostgreSQL one query
+    with the keys as one array parameter, elsewhere in batches of placeholders."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        from django.db.models.expressions import RawSQL
+
+        return set(
+            Message.objects.filter(
+                unique_key__in=RawSQL("SELECT unnest(%s::text[])", (keys,))
+            ).values_list("unique_key", flat=True)
+        )
+    existing: set[str] = set()
+    for start in range(0, len(keys), BULK_BATCH_SIZE):
+        existing.update(
+            Message.objects.filter(
+                unique_key__in=keys[start : start + BULK_BATCH_SIZE]
+            ).values_list("unique_key", flat=True)
+        )
+    return existing
 
 
 def _insert_invoice_links(links: list[tuple[int, int]]) -> None:
@@ -335,6 +359,8 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
     PostgreSQL the rows go in with COPY into a temporary table and one `INSERT ... ON CONFLICT
     DO NOTHING RETURNING`, so a concurrent run can never create a duplicate and each run counts
     (and enqueues) only the rows it inserted itself. On SQLite `bulk_create(ignore_conflicts)`.
+    The rows are built as plain tuples (no model objects); the checks, the recipient and the
+    sender are worked out once per distinct input (kind and channels, customer, organisation).
     """
     if not drafts:
         return 0
@@ -344,51 +370,60 @@ def messages_queue_bulk(drafts: list[MessageDraft]) -> int:
         if draft.unique_key not in seen:
             seen.add(draft.unique_key)
             unique.append(draft)
-    existing: set[str] = set()
-    keys = [draft.unique_key for draft in unique]
-    for start in range(0, len(keys), BULK_BATCH_SIZE):
-        existing.update(
-            Message.objects.filter(
-                unique_key__in=keys[start : start + BULK_BATCH_SIZE]
-            ).values_list("unique_key", flat=True)
-        )
+    existing = _existing_keys([draft.unique_key for draft in unique])
     new = [draft for draft in unique if draft.unique_key not in existing]
     if not new:
         return 0
+    checked: set[tuple[Any, ...]] = set()
     for draft in new:
-        _check(
-            organisation=draft.organisation,
-            customer=draft.customer,
-            kind=draft.kind,
-            channel=draft.channel,
-            fallback_channels=draft.fallback_channels,
+        # `_check` depends on these values only: each distinct combination is checked once.
+        key = (
+            draft.organisation.pk,
+            draft.customer.organisation_id,
+            draft.kind,
+            draft.channel,
+            tuple(draft.fallback_channels),
         )
-    ap_contacts = _accounts_payable(draft.customer.pk for draft in new if draft.recipient is None)
-    senders: dict[int, dict[str, Any]] = {}
-    rows = []
-    for draft in new:
-        organisation = draft.organisation
-        if organisation.pk not in senders:
-            senders[organisation.pk] = sender_snapshot(organisation)
-        rows.append(
-            Message(
-                organisation_id=organisation.pk,
-                customer_id=draft.customer.pk,
-                invoice_id=draft.invoices[0].pk if draft.invoices else None,
+        if key not in checked:
+            _check(
+                organisation=draft.organisation,
+                customer=draft.customer,
                 kind=draft.kind,
                 channel=draft.channel,
-                language=draft.language or draft.customer.language or "nl",
-                recipient=draft.recipient
-                if draft.recipient is not None
-                else recipient_for(
-                    draft.customer, accounts_payable=ap_contacts.get(draft.customer.pk, ("", ""))
-                ),
-                context=_frozen(
-                    draft.context, organisation, draft.customer, senders[organisation.pk]
-                ),
-                unique_key=draft.unique_key,
-                status=MessageStatus.QUEUED,
-                fallback_channels=[c for c in draft.fallback_channels if c != draft.channel],
+                fallback_channels=draft.fallback_channels,
+            )
+            checked.add(key)
+    ap_contacts = _accounts_payable(draft.customer.pk for draft in new if draft.recipient is None)
+    senders: dict[int, dict[str, Any]] = {}
+    recipients: dict[int, dict[str, Any]] = {}
+    queued = MessageStatus.QUEUED.value
+    rows: list[tuple[Any, ...]] = []
+    for draft in new:
+        organisation = draft.organisation
+        customer = draft.customer
+        sender = senders.get(organisation.pk)
+        if sender is None:
+            sender = senders[organisation.pk] = sender_snapshot(organisation)
+        recipient = draft.recipient
+        if recipient is None:
+            recipient = recipients.get(customer.pk)
+            if recipient is None:
+                recipient = recipients[customer.pk] = recipient_for(
+                    customer, accounts_payable=ap_contacts.get(customer.pk, ("", ""))
+                )
+        rows.append(
+            (
+                organisation.pk,
+                customer.pk,
+                draft.invoices[0].pk if draft.invoices else None,
+                draft.kind,
+                draft.channel,
+                draft.language or customer.language or "nl",
+                recipient,
+                _frozen(draft.context, organisation, customer, sender),
+                draft.unique_key,
+                queued,
+                [c for c in draft.fallback_channels if c != draft.channel],
             )
         )
     ids = _insert_messages(rows)

@@ -1,4 +1,5 @@
-"""`betaald dunning run [--date YYYY-MM-DD] [--dry-run] [--force] [--organisation ID]`."""
+"""`betaald dunning run [--date YYYY-MM-DD] [--dry-run] [--force] [--organisation ID]
+[--workers N]`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ class Command(BaseCommand):
         )
         run.add_argument("--force", action="store_true", help="allow a date later than tomorrow")
         run.add_argument("--organisation", type=int, help="only this organisation (id)")
+        run.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="worker processes, each on its own share of the customers (PostgreSQL; "
+            "default 1; a dry run always uses one)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from betaald.dunning.services import dunning_run
@@ -43,12 +51,19 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--date: {run_on.isoformat()} is after tomorrow; add --force to run it"
             )
+        if options["workers"] < 1:
+            raise CommandError("--workers: at least 1")
         organisation = None
         if options["organisation"]:
             organisation = Organisation.objects.filter(pk=options["organisation"]).first()
             if organisation is None:
                 raise CommandError(f"--organisation: no organisation {options['organisation']}")
-        run = dunning_run(today=run_on, organisation=organisation, dry_run=options["dry_run"])
+        run = dunning_run(
+            today=run_on,
+            organisation=organisation,
+            dry_run=options["dry_run"],
+            workers=options["workers"],
+        )
         prefix = "dry run " if run.is_dry_run else ""
         self.stdout.write(
             f"{prefix}{run.run_on.isoformat()}: {run.processed} claims looked at, "
