@@ -19,6 +19,7 @@ from betaald.bank.services import (
     AccountNotOwned,
     DuplicateFile,
     statement_file_import,
+    transaction_rows,
     transactions_match,
 )
 from betaald.bank.statements import file_warnings, parse_file
@@ -71,6 +72,19 @@ def test_ing_statement_is_stored_with_one_row_per_line_and_an_audit_event():
     event = Event.objects.get(name="bank.statement.imported")
     assert event.after["transactions"] == 8
     assert event.organisation == organisation
+
+
+def test_the_returned_ids_are_the_new_rows_in_the_files_order():
+    organisation = org_with("NL77INGB0574908765")
+    result = import_file(organisation, ING)
+    parsed = parse_file(ING.read_bytes(), filename=ING.name)
+    keys = [row["unique_key"] for row in transaction_rows(parsed.statements[0])]
+    stored = BankTransaction.objects.in_bulk(result.transaction_ids)
+    assert [stored[pk].unique_key for pk in result.transaction_ids] == keys
+    assert sorted(result.transaction_ids) == result.transaction_ids
+    assert set(result.transaction_ids) == set(
+        BankTransaction.objects.filter(organisation=organisation).values_list("pk", flat=True)
+    )
 
 
 def test_reimporting_the_same_file_is_a_clear_error_and_changes_nothing():
