@@ -195,9 +195,10 @@ def test_a_credit_check_warns_when_open_plus_order_exceeds_the_limit(business, o
     over = next(r for r in check.reasons if r["code"] == "over_limit")
     assert over["values"] == {"exposure": "2210.00", "limit": "2000.00", "points": "+3"}
     with translation.override("nl"):
-        assert "openstaand plus deze order (2210.00) overschrijdt de limiet 2000.00 (+3)" in (
-            worded(check.reasons)
-        )
+        assert (
+            "openstaand plus deze order (€\u00a02.210,00) overschrijdt de limiet "
+            "€\u00a02.000,00 (+3)"
+        ) in worded(check.reasons)
     assert Event.objects.filter(name="plans.credit.checked").exists()
 
 
@@ -362,7 +363,7 @@ def test_the_reasons_of_a_score_are_worded_in_the_users_language(business):
     assert explain(score) == list(score.reasons)  # English: the core's own words
     with translation.override("nl"):
         worded = explain(score)
-    assert worded[0].startswith("gemiddeld 0.0 dagen te laat betaald")
+    assert worded[0].startswith("gemiddeld 0,0 dagen te laat betaald")  # the Dutch decimal mark
     assert worded[-1].startswith("trend verbetert")
 
 

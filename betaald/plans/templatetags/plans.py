@@ -3,13 +3,17 @@ language (the pure core words them in English and gives a code with the values).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from betaald.core.scoring import Score
+from betaald.web.templatetags.betaald import euro
 
 register = template.Library()
 
@@ -53,13 +57,28 @@ RISK_WORDING: dict[str, Callable[[], str]] = {
 }
 
 
+MONEY_VALUES = frozenset({"exposure", "limit"})
+DECIMAL = re.compile(r"^-?\d+\.\d+$")
+
+
+def localised(key: str, value: Any) -> Any:
+    """A stored value as the reader writes it: amounts as euros, decimals with the locale's
+    decimal mark (67,3 in Dutch); anything else as it is."""
+    text = str(value)
+    if not DECIMAL.match(text):
+        return value
+    if key in MONEY_VALUES:
+        return euro(text)
+    return number_format(Decimal(text), decimal_pos=len(text.split(".")[1]), use_l10n=True)
+
+
 def word(code: str, values: dict[str, str], text: str) -> str:
     """One reason in the active language; the core's English text if the code is unknown."""
     wording = WORDING.get(code) or RISK_WORDING.get(code)
     if wording is None:
         return text
     try:
-        return wording() % values
+        return wording() % {key: localised(key, value) for key, value in values.items()}
     except (KeyError, TypeError, ValueError):
         return text
 
