@@ -27,7 +27,8 @@ from betaald.core.invoicing import Line, VatGroup, VatRate, invoice_totals
 from betaald.core.money import ZERO
 from betaald.debtors.models import Customer, CustomerKind, CustomerStatus
 from betaald.debtors.services import contact_add, customer_create, customer_update
-from betaald.dunning.models import Hold
+from betaald.dunning.forms import CustomerPolicyForm
+from betaald.dunning.models import CustomerDunning, Hold
 from betaald.dunning.selectors import next_step_for_invoice
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for, open_book_summary, with_balance
@@ -216,21 +217,51 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+NEXT_STEPS_SHOWN = 25
+
+
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = organisation_of(request)
     customer = get_object_or_404(
         customers_with_balance(organisation, today()).prefetch_related("contacts", "ibans"),
         pk=pk,
     )
-    invoices = invoices_for(organisation).filter(customer=customer).order_by("-issued_on", "-id")
+    invoices = list(
+        invoices_for(organisation).filter(customer=customer).order_by("-issued_on", "-id")
+    )
     payments = Payment.objects.filter(customer=customer).order_by("-received_on", "-id")[:50]
     events = Event.objects.filter(customer=customer).select_related("invoice")[:100]
+    day = today()
+    still_open = sorted(
+        (
+            invoice
+            for invoice in invoices
+            if invoice.status == InvoiceStatus.ISSUED
+            and invoice.kind == InvoiceKind.INVOICE
+            and invoice.open_amount > 0  # type: ignore[attr-defined]
+        ),
+        key=lambda invoice: (invoice.due_on or date.max, invoice.pk),
+    )
     return render(
         request,
         "web/customer_detail.html",
         {
             "customer": customer,
             "invoices": invoices,
+            # what dunning does next for each open invoice, oldest due first (issue 5, item 5)
+            "next_steps": [
+                (invoice, next_step_for_invoice(invoice, day))
+                for invoice in still_open[:NEXT_STEPS_SHOWN]
+            ],
+            "next_steps_more": max(0, len(still_open) - NEXT_STEPS_SHOWN),
+            "policy_form": CustomerPolicyForm(
+                organisation=organisation,
+                initial={
+                    "policy": CustomerDunning.objects.filter(customer=customer)
+                    .values_list("policy_id", flat=True)
+                    .first()
+                },
+            ),
             "payments": payments,
             "events": events,
             "credit": customer_credit(customer),

@@ -312,3 +312,32 @@ def test_the_customer_page_states_the_default_payment_term_with_its_unit(member,
     page = client_of.get(reverse("web:customer_detail", args=[customer.pk])).content.decode()
     term = member.organisation.default_payment_term_days
     assert f"{term} days (default)" in page
+
+
+def test_the_customer_page_shows_what_dunning_does_next_and_changes_the_policy(member, client_of):
+    """Issue 5, item 5: every customer page says the next step of each open invoice, its day
+    and what it costs; the policy is changed there (a form, not a link to a POST-only URL)."""
+    from betaald.dunning.models import CustomerDunning, DunningPolicy
+    from betaald.dunning.services import dunning_policies_install_defaults
+
+    organisation = member.organisation
+    dunning_policies_install_defaults(organisation=organisation)
+    customer = CustomerFactory(organisation=organisation, kind="business")
+    invoice = issued_invoice(customer, issued_on=timezone.localdate() - timedelta(days=40))
+    url = reverse("web:customer_detail", args=[customer.pk])
+    page = client_of.get(url).content.decode()
+    assert f'data-testid="customer-next-{invoice.pk}"' in page
+    assert reverse("dunning:invoice_next", args=[invoice.pk]) in page
+    assert f'href="{reverse("dunning:customer_policy", args=[customer.pk])}"' not in page
+
+    other = DunningPolicy.objects.filter(organisation=organisation).exclude(debtor_kind="business")[
+        0
+    ]
+    response = client_of.post(
+        reverse("dunning:customer_policy", args=[customer.pk]), {"policy": other.pk, "next": url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url
+    assert CustomerDunning.objects.get(customer=customer).policy == other
+    page = client_of.get(url).content.decode()
+    assert f'<option value="{other.pk}" selected>' in page
