@@ -14,7 +14,10 @@ reported is that of the import and matching, not of the data generation):
 4. match + book: `transactions_match`, the service a real import runs, reads and decides again
    and books every automatic match set-based through `payments_register_bulk` (allocation per
    art. 6:43/6:44 BW, audit events, dunning refresh) in chunks of 2,000 lines; the rest goes to
-   the review queue (`--queries` times its SQL statements by kind, `--profile` runs cProfile).
+   the review queue (`--queries` times its SQL statements by kind, `--profile` runs cProfile
+   of the calling thread). The matches are booked by `BANK_MATCH_WORKERS` connections at once
+   (default 2; `--workers N` sets it, `--chunk N` the lines per transaction); "server cpu" is
+   the CPU time of the PostgreSQL backends of the run (the server runs on this machine).
    With `--book-sample N` only the first N lines are booked and the time for all lines is
    extrapolated.
 
@@ -316,6 +319,10 @@ def stages(args: argparse.Namespace) -> None:
         from django.conf import settings
 
         settings.BANK_MATCH_WORKERS = args.workers
+    if args.chunk:
+        import betaald.bank.services as bank_services
+
+        bank_services.BOOK_CHUNK = args.chunk
     data = Path(args.statement).read_bytes()
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -484,6 +491,9 @@ def main() -> None:
         "--book-sample", type=int, default=0, help="book only the first N lines (0: all)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--chunk", type=int, default=0, help="lines booked per database transaction (0: default)"
+    )
     parser.add_argument(
         "--workers",
         type=int,
