@@ -43,11 +43,17 @@ class InvalidInput(DomainError):
 def parse_date(value: object, *, field: str) -> date:
     """A date in ISO form YYYY-MM-DD (nothing else)."""
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-        raise InvalidInput(f"{value!r} is not a date in the form YYYY-MM-DD", field=field)
+        raise InvalidInput(
+            "%(value)s is not a date in the form YYYY-MM-DD",
+            field=field,
+            params={"value": repr(value)},
+        )
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"{value!r} is not an existing date", field=field) from None
+        raise InvalidInput(
+            "%(value)s is not an existing date", field=field, params={"value": repr(value)}
+        ) from None
 
 
 def parse_amount(value: object, *, field: str, allow_zero: bool = True) -> Decimal:
@@ -55,11 +61,13 @@ def parse_amount(value: object, *, field: str, allow_zero: bool = True) -> Decim
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidInput('must be an amount as a string, e.g. "1000.00"', field=field)
     if isinstance(value, str) and not _AMOUNT.fullmatch(value):
-        raise InvalidInput(f"{value!r} is not an amount like 1000.00", field=field)
+        raise InvalidInput(
+            "%(value)s is not an amount like 1000.00", field=field, params={"value": repr(value)}
+        )
     text = str(value).strip()
     amount = to_money(text, field=field)
     if amount < 0:
-        raise InvalidAmount(f"{text!r} is negative", field=field)
+        raise InvalidAmount("%(value)s is negative", field=field, params={"value": repr(text)})
     if not allow_zero and amount == 0:
         raise InvalidAmount("must be more than 0.00", field=field)
     return amount
@@ -71,13 +79,19 @@ def parse_percent(value: object, *, field: str) -> Decimal:
         raise InvalidInput('must be a percentage as a string, e.g. "8.00"', field=field)
     text = str(value).strip()
     if not _PERCENT.fullmatch(text):
-        raise InvalidInput(f"{value!r} is not a percentage like 8.00", field=field)
+        raise InvalidInput(
+            "%(value)s is not a percentage like 8.00", field=field, params={"value": repr(value)}
+        )
     return Decimal(text)
 
 
 def parse_kind(value: object, *, field: str = "kind") -> str:
     if value not in KINDS:
-        raise InvalidInput(f"{value!r} is not one of {', '.join(KINDS)}", field=field)
+        raise InvalidInput(
+            "%(value)s is not one of %(kinds)s",
+            field=field,
+            params={"value": repr(value), "kinds": ", ".join(KINDS)},
+        )
     return str(value)
 
 
@@ -97,13 +111,13 @@ def _rates_checked(
     try:
         rate_on(table, first)
     except StaleRate as error:
-        raise StaleRate(error.message, field=first_field) from None
+        raise StaleRate(error.template, field=first_field, params=error.params) from None
     except RateNotFound as error:
-        raise RateNotFound(error.message, field=first_field) from None
+        raise RateNotFound(error.template, field=first_field, params=error.params) from None
     try:
         rate_on(table, last)
     except RateNotFound as error:
-        raise type(error)(error.message, field=last_field) from None
+        raise type(error)(error.template, field=last_field, params=error.params) from None
 
 
 def _object(value: object, *, field: str) -> dict[str, Any]:
@@ -179,7 +193,7 @@ def costs(
     try:
         result = collection_costs(amounts, vat_applies=vat)
     except DomainError as error:
-        raise InvalidAmount(error.message, field=field) from None
+        raise InvalidAmount(error.template, field=field, params=error.params) from None
     return {
         "principal": money(result.principal),
         "costs": money(result.costs),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from betaald.calculator import calculations
 from betaald.calculator.forms import CostsForm, InterestForm
 from betaald.core.errors import DomainError
+from betaald.i18n import error_text
 from betaald.rates.selectors import rate_table_is_stale
 
 INTEREST_FIELDS = {"kind": "kind", "principal": "principal", "from": "first_day", "to": "last_day"}
@@ -31,7 +32,7 @@ def _interest(form: InterestForm) -> dict[str, Any] | None:
             fields=INTEREST_FIELDS,
         )
     except DomainError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        form.add_error(error.field if error.field in form.fields else None, error_text(error))
         return None
 
 
@@ -44,7 +45,7 @@ def _costs(form: CostsForm) -> dict[str, Any] | None:
     try:
         return calculations.costs(principals=principals, vat=form.cleaned_data["vat"])
     except DomainError as error:
-        form.add_error("principals", error.message)
+        form.add_error("principals", error_text(error))
         return None
 
 

@@ -94,7 +94,9 @@ def _validated(claims: Sequence[Claim]) -> None:
     seen: set[str] = set()
     for index, claim in enumerate(claims):
         if claim.id in seen:
-            raise InvalidAllocation(f"claim id {claim.id!r} occurs twice", field="claims")
+            raise InvalidAllocation(
+                "claim id %(id)s occurs twice", field="claims", params={"id": repr(claim.id)}
+            )
         seen.add(claim.id)
         for name in ("costs", "interest", "principal"):
             value = to_money(getattr(claim, name), field=f"claims[{index}].{name}")
@@ -141,7 +143,9 @@ def allocate_payment(
     _validated(claims)
     by_id = {claim.id: claim for claim in claims}
     if designation is not None and designation not in by_id:
-        raise InvalidAllocation(f"no claim with id {designation!r}", field="designation")
+        raise InvalidAllocation(
+            "no claim with id %(id)s", field="designation", params={"id": repr(designation)}
+        )
     input_order = {claim.id: index for index, claim in enumerate(claims)}
     received: dict[str, Decimal] = {claim.id: ZERO for claim in claims}
     left = amount

@@ -294,7 +294,11 @@ def validate_policy(policy: Policy) -> Policy:
         where = f"steps[{index}]"
         _validate_step(step, where)
         if step.code in seen_codes:
-            raise DomainError(f"step code {step.code!r} is used twice", field=f"{where}.code")
+            raise DomainError(
+                "step code %(code)s is used twice",
+                field=f"{where}.code",
+                params={"code": repr(step.code)},
+            )
         seen_codes.add(step.code)
         if step.anchor is Anchor.PREVIOUS_STEP:
             if nominal is None:
@@ -312,8 +316,9 @@ def validate_policy(policy: Policy) -> Policy:
             position = step.offset_days
             if nominal is not None and position <= nominal:
                 raise DomainError(
-                    f"steps are out of order: day {position} comes after day {nominal}",
+                    "steps are out of order: day %(position)s comes after day %(nominal)s",
                     field=f"{where}.offset_days",
+                    params={"position": position, "nominal": nominal},
                 )
         nominal = position
         if policy.debtor_kind is DebtorKind.CONSUMER:
@@ -397,9 +402,10 @@ def _validate_consumer_step(
             )
         if position - fourteen_day_at < FOURTEEN_DAY_MINIMUM_SPAN:
             raise DomainError(
-                f"charges come at least {FOURTEEN_DAY_MINIMUM_SPAN} days after the "
-                "14-dagenbrief, when its term can have expired",
+                "charges come at least %(days)s days after the 14-dagenbrief, when its term "
+                "can have expired",
                 field=f"{where}.offset_days",
+                params={"days": FOURTEEN_DAY_MINIMUM_SPAN},
             )
     return fourteen_day_at
 

@@ -109,17 +109,20 @@ def due_dates(first_on: date, frequency: Frequency, count: int) -> list[date]:
     return [add_months(first_on, index) for index in range(count)]
 
 
-def _positive(value: Decimal, field: str, what: str) -> Decimal:
+def _positive(
+    value: Decimal, field: str, message: str, params: dict[str, object] | None = None
+) -> Decimal:
+    """`value` as money, more than zero; else `message` (a whole sentence, for translation)."""
     amount = to_money(value, field=field)
     if amount <= 0:
-        raise InvalidPlan(f"{what} must be more than zero", field=field)
+        raise InvalidPlan(message, field=field, params=params)
     return amount
 
 
-def _not_negative(value: Decimal, field: str, what: str) -> Decimal:
+def _not_negative(value: Decimal, field: str, message: str) -> Decimal:
     amount = to_money(value, field=field)
     if amount < 0:
-        raise InvalidPlan(f"{what} cannot be negative", field=field)
+        raise InvalidPlan(message, field=field)
     return amount
 
 
@@ -130,32 +133,40 @@ def _amounts(total: Decimal, count: int | None, amount: Decimal | None) -> list[
         )
     if count is not None and not 1 <= count <= MAX_INSTALMENTS:
         raise InvalidPlan(
-            f"the number of instalments must be 1 to {MAX_INSTALMENTS}", field="count"
+            "the number of instalments must be 1 to %(max)s",
+            field="count",
+            params={"max": MAX_INSTALMENTS},
         )
     if amount is None:
         assert count is not None
         if total < CENT * count:
             raise InvalidPlan(
-                f"{count} instalments are more than the cents in {total}", field="count"
+                "%(count)s instalments are more than the cents in %(total)s",
+                field="count",
+                params={"count": count, "total": total},
             )
         return split_evenly(total, count)
-    per = _positive(amount, "amount", "the amount per instalment")
+    per = _positive(amount, "amount", "the amount per instalment must be more than zero")
     needed = int((total / per).to_integral_value(rounding=ROUND_CEILING))
     if count is not None:
         if per * count < total:
             raise InvalidPlan(
-                f"{count} instalments of {per} do not cover the total of {total}", field="amount"
+                "%(count)s instalments of %(per)s do not cover the total of %(total)s",
+                field="amount",
+                params={"count": count, "per": per, "total": total},
             )
         if needed < count:
             raise InvalidPlan(
-                f"{needed} instalments of {per} already cover the total of {total}; "
-                f"{count} would leave empty instalments",
+                "%(needed)s instalments of %(per)s already cover the total of %(total)s; "
+                "%(count)s would leave empty instalments",
                 field="count",
+                params={"needed": needed, "per": per, "total": total, "count": count},
             )
     if needed > MAX_INSTALMENTS:
         raise InvalidPlan(
-            f"{per} a period needs {needed} instalments; at most {MAX_INSTALMENTS} are allowed",
+            "%(per)s a period needs %(needed)s instalments; at most %(max)s are allowed",
             field="amount",
+            params={"per": per, "needed": needed, "max": MAX_INSTALMENTS},
         )
     amounts = [per] * (needed - 1)
     amounts.append(total - per * (needed - 1))
@@ -179,12 +190,14 @@ def schedule(
     of `amount` must cover the total, and one fewer must not). The instalments sum exactly to
     the total. The first date may be today, not earlier.
     """
-    principal = _positive(principal, "principal", "the amount of the plan")
-    interest = _not_negative(interest, "interest", "the interest")
-    costs = _not_negative(costs, "costs", "the costs")
+    principal = _positive(principal, "principal", "the amount of the plan must be more than zero")
+    interest = _not_negative(interest, "interest", "the interest cannot be negative")
+    costs = _not_negative(costs, "costs", "the costs cannot be negative")
     if first_on < today:
         raise InvalidPlan(
-            f"the first instalment date {first_on.isoformat()} is in the past", field="first_on"
+            "the first instalment date %(date)s is in the past",
+            field="first_on",
+            params={"date": first_on},
         )
     total = principal + interest + costs
     amounts = _amounts(total, count, amount)
@@ -202,23 +215,31 @@ def check_instalments(total: Decimal, instalments: Sequence[Instalment], *, toda
     if not instalments:
         raise InvalidPlan("a plan needs at least one instalment", field="instalments")
     for instalment in instalments:
-        _positive(instalment.amount, "instalments", f"instalment {instalment.number}")
+        _positive(
+            instalment.amount,
+            "instalments",
+            "instalment %(number)s must be more than zero",
+            {"number": instalment.number},
+        )
     for before, after in pairwise(instalments):
         if after.due_on <= before.due_on:
             raise InvalidPlan(
-                f"instalment {after.number} is not after instalment {before.number}",
+                "instalment %(after)s is not after instalment %(before)s",
                 field="instalments",
+                params={"after": after.number, "before": before.number},
             )
     if instalments[0].due_on < today:
         raise InvalidPlan(
-            f"the first instalment date {instalments[0].due_on.isoformat()} is in the past",
+            "the first instalment date %(date)s is in the past",
             field="first_on",
+            params={"date": instalments[0].due_on},
         )
     covered = sum((i.amount for i in instalments), ZERO)
     if covered != total:
         raise InvalidPlan(
-            f"the instalments add up to {covered}, not to the total of {total}",
+            "the instalments add up to %(covered)s, not to the total of %(total)s",
             field="instalments",
+            params={"covered": covered, "total": total},
         )
 
 
@@ -234,7 +255,9 @@ def plan_status(
     Payments after `today` are ignored, so the answer for a past day never changes.
     """
     if not 0 <= grace_days <= MAX_GRACE_DAYS:
-        raise InvalidPlan(f"grace days must be 0 to {MAX_GRACE_DAYS}", field="grace_days")
+        raise InvalidPlan(
+            "grace days must be 0 to %(max)s", field="grace_days", params={"max": MAX_GRACE_DAYS}
+        )
     ordered = sorted(instalments, key=lambda i: (i.due_on, i.number))
     received = [p for p in payments if p.on <= today]
     total = sum((i.amount for i in ordered), ZERO)

@@ -31,15 +31,29 @@ def to_money(value: str | Decimal | int, *, field: str = "amount") -> Decimal:
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise InvalidAmount(f"{value!r} is not a decimal number", field=field) from None
+            raise InvalidAmount(
+                "%(value)s is not a decimal number", field=field, params={"value": repr(value)}
+            ) from None
         if "e" in text.lower():
-            raise InvalidAmount(f"{value!r}: exponent notation is not accepted", field=field)
+            raise InvalidAmount(
+                "%(value)s: exponent notation is not accepted",
+                field=field,
+                params={"value": repr(value)},
+            )
     else:
-        raise InvalidAmount(f"must be a decimal string, not {type(value).__name__}", field=field)
+        raise InvalidAmount(
+            "must be a decimal string, not %(type)s",
+            field=field,
+            params={"type": type(value).__name__},
+        )
     if not amount.is_finite():
-        raise InvalidAmount(f"{value!r} is not a finite number", field=field)
+        raise InvalidAmount(
+            "%(value)s is not a finite number", field=field, params={"value": repr(value)}
+        )
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise InvalidAmount(f"{value!r} has more than two decimals", field=field)
+        raise InvalidAmount(
+            "%(value)s has more than two decimals", field=field, params={"value": repr(value)}
+        )
     return amount.quantize(CENT)
 
 

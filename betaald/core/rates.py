@@ -81,17 +81,22 @@ class RateTable:
 
     def __post_init__(self) -> None:
         if not self.rows:
-            raise InvalidRateTable(f"the {self.kind} rate table has no rows", field="rows")
+            raise InvalidRateTable(
+                "the %(kind)s rate table has no rows", field="rows", params={"kind": self.kind}
+            )
         for earlier, later in zip(self.rows, self.rows[1:], strict=False):
             if later.effective_from <= earlier.effective_from:
                 raise InvalidRateTable(
-                    f"rows must have increasing dates ({later.effective_from.isoformat()})",
+                    "rows must have increasing dates (%(date)s)",
                     field="effective_from",
+                    params={"date": later.effective_from},
                 )
         for row in self.rows:
             if row.percent < 0:
                 raise InvalidRateTable(
-                    f"negative rate on {row.effective_from.isoformat()}", field="rate_percent"
+                    "negative rate on %(date)s",
+                    field="rate_percent",
+                    params={"date": row.effective_from},
                 )
 
     @property
@@ -139,7 +144,7 @@ def parse_rate_csv(text: str, *, kind: str) -> RateTable:
             percent = Decimal(parts[1])
         except (ValueError, InvalidOperation):
             raise InvalidRateTable(
-                f"line {number} is not a date and a rate", field="rows"
+                "line %(number)s is not a date and a rate", field="rows", params={"number": number}
             ) from None
         rows.append((day, percent))
     return confirmed_through_last_half_year(kind, rows)
@@ -149,13 +154,15 @@ def rate_on(table: RateTable, day: date) -> Decimal:
     """The yearly percent on `day`: the row with the greatest effective_from <= day."""
     if day < table.first_day:
         raise RateNotFound(
-            f"no {table.kind} rate before {table.first_day.isoformat()}", field="date"
+            "no %(kind)s rate before %(date)s",
+            field="date",
+            params={"kind": table.kind, "date": table.first_day},
         )
     if table.confirmed_until is not None and day > table.confirmed_until:
         raise StaleRate(
-            f"the {table.kind} rate table is confirmed up to "
-            f"{table.confirmed_until.isoformat()}; add the rate for {day.isoformat()} first",
+            "the %(kind)s rate table is confirmed up to %(until)s; add the rate for %(day)s first",
             field="date",
+            params={"kind": table.kind, "until": table.confirmed_until, "day": day},
         )
     percent = table.rows[0].percent
     for row in table.rows:

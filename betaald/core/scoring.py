@@ -408,7 +408,9 @@ def risk_score(
         add(1, "no_history_here", "no payment history at this organisation")
     else:
         if data.grade not in GRADE_POINTS:
-            raise InvalidInput(f"unknown grade {data.grade!r}", field="grade")
+            raise InvalidInput(
+                "unknown grade %(grade)s", field="grade", params={"grade": repr(data.grade)}
+            )
         add(GRADE_POINTS[data.grade], "grade", f"payment grade {data.grade}", grade=data.grade)
     if points <= 0:
         risk = RiskClass.LOW
@@ -470,8 +472,9 @@ class TermRule:
             self.payment_term_days and 0 < self.payment_term_days <= MAX_TERM_DAYS
         ):
             raise InvalidInput(
-                f"a longer term needs 1 to {MAX_TERM_DAYS} days (art. 6:119a lid 5 BW)",
+                "a longer term needs 1 to %(max)s days (art. 6:119a lid 5 BW)",
                 field="payment_term_days",
+                params={"max": MAX_TERM_DAYS},
             )
         if self.action is TermAction.EARLY_PAYMENT_DISCOUNT and not (
             self.discount_percent is not None

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from betaald.audit.services import event_record
 from betaald.core.errors import DomainError
+from betaald.i18n import error_text
 from betaald.identifiers import (
     normalise_bic,
     normalise_btw_id,
@@ -38,7 +39,7 @@ def normalise_identifiers(fields: dict[str, Any], normalisers: dict[str, Any]) -
             try:
                 result[name] = normalise(str(value), field=name)
             except DomainError as exc:
-                errors.setdefault(name, []).append(exc.message)
+                errors.setdefault(name, []).append(error_text(exc))
     if errors:
         raise ValidationError(errors)
     return result

@@ -31,6 +31,7 @@ from betaald.core.allocation import Claim, allocate_payment
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO, round_cents, to_money
 from betaald.debtors.models import Customer
+from betaald.i18n import error_text
 from betaald.invoices.models import Invoice
 from betaald.invoices.selectors import invoices_open
 from betaald.organisations.models import Organisation
@@ -41,7 +42,7 @@ def _amount(value: Decimal | str | int) -> Decimal:
     try:
         amount = to_money(value, field="amount")
     except DomainError as exc:
-        raise ValidationError({"amount": exc.message}) from None
+        raise ValidationError({"amount": error_text(exc)}) from None
     if amount <= 0:
         raise ValidationError({"amount": _("a payment must be more than zero")})
     return amount

@@ -32,6 +32,7 @@ from betaald.debtors.models import Customer, CustomerStatus
 from betaald.debtors.services import customer_set_status, customer_update
 from betaald.dunning.models import CallTask, Hold, HoldKind, TaskOutcome
 from betaald.dunning.services import hold_add, hold_release
+from betaald.i18n import error_text
 from betaald.identifiers import normalise_btw_id, normalise_kvk
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from betaald.invoices.selectors import with_balance
@@ -70,7 +71,7 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except DomainError as error:
-        raise ValidationError({error.field or "__all__": error.message}) from None
+        raise ValidationError({error.field or "__all__": error_text(error)}) from None
 
 
 def as_stored(reasons: Sequence[scoring.Reason]) -> list[dict[str, Any]]:
@@ -968,7 +969,7 @@ def customer_problems(customer: Customer) -> list[str]:
             try:
                 check(value)
             except DomainError as error:
-                problems.append(error.message)
+                problems.append(error_text(error))
     if not (customer.street and customer.postal_code and customer.city):
         problems.append(_("the address is incomplete"))
     return problems

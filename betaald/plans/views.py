@@ -22,6 +22,7 @@ from betaald.core import installments as plan_core
 from betaald.core.errors import DomainError
 from betaald.core.money import ZERO
 from betaald.debtors.models import Customer
+from betaald.i18n import error_text
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 from betaald.invoices.services import LineInput
@@ -166,7 +167,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
                     )
                 except DomainError as error:
                     field = error.field if error.field in form.fields else None
-                    form.add_error(field, error.message)
+                    form.add_error(field, error_text(error))
             else:
                 writer_of(request)
                 try:

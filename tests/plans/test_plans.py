@@ -175,7 +175,11 @@ def test_cancelling_a_plan_releases_its_holds(business, owner):
 @pytest.mark.parametrize(
     ("kwargs", "field", "text"),
     [
-        ({"count": 3, "amount": D("100.00")}, "amount", "do not cover the total of 1210.00"),
+        (
+            {"count": 3, "amount": D("100.00")},
+            "amount",
+            "do not cover the total of €\u00a01.210,00",
+        ),
         ({"first_on": START - timedelta(days=1)}, "first_on", "in the past"),
         ({"count": 0}, "count", "1 to 120"),
         ({"frequency": "daily"}, "frequency", "weekly or monthly"),
