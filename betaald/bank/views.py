@@ -53,6 +53,7 @@ from betaald.bank.statements import (
     summarise,
 )
 from betaald.core.errors import DomainError
+from betaald.i18n import error_text
 from betaald.organisations.models import Organisation
 from betaald.web.access import organisation_of, writer_required
 
@@ -118,7 +119,7 @@ def account_add(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except (DomainError, ValidationError) as error:
-            messages.error(request, str(error))
+            messages.error(request, _said(error))
         else:
             messages.success(request, _("Bank account added."))
     return redirect("bank:index")
@@ -221,7 +222,7 @@ def review_accept(request: HttpRequest, pk: int, candidate: int) -> HttpResponse
             actor=request.user,
         )
     except (DomainError, ValidationError) as error:
-        messages.error(request, str(error))
+        messages.error(request, _said(error))
     else:
         messages.success(request, _("Payment booked."))
     return redirect("bank:review")
@@ -279,7 +280,7 @@ def review_split(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=request.user,
                 )
             except (DomainError, ValidationError, AssertionError) as error:
-                messages.error(request, str(error) or _("Choose a customer."))
+                messages.error(request, _said(error) or _("Choose a customer."))
             else:
                 messages.success(request, _("Payment split over the invoices."))
                 return redirect("bank:review")
@@ -302,13 +303,23 @@ def _iban_field(form: forms.Form, value: str) -> str:
     try:
         return mandate_iban(value)
     except DomainError as error:
-        raise ValidationError(error.message) from None
+        raise ValidationError(error_text(error)) from None
 
 
 def _refused(form: forms.Form, error: DomainError) -> None:
     """Show a service's refusal on the field it names, else above the form."""
     field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    form.add_error(field, error_text(error))
+
+
+def _said(error: BaseException) -> str:
+    """A refusal as one line in the reader's language (a domain error with its field)."""
+    if isinstance(error, DomainError):
+        text = error_text(error)
+        return f"{error.field}: {text}" if error.field else text
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
 
 
 class MandateForm(forms.Form):
