@@ -136,7 +136,11 @@ def mandate_create(
     if scheme not in MandateScheme.values:
         raise DirectDebitError("the scheme is CORE or B2B", field="scheme")
     if Mandate.objects.filter(organisation=organisation, reference=reference).exists():
-        raise DirectDebitError(f"mandate {reference} exists already", field="reference")
+        raise DirectDebitError(
+            "mandate %(reference)s exists already",
+            field="reference",
+            params={"reference": reference},
+        )
     mandate = Mandate.objects.create(
         organisation=organisation,
         customer=customer,
@@ -212,7 +216,11 @@ def mandate_amend(
                 organisation_id=mandate.organisation_id, reference=new_reference
             ).exclude(pk=mandate.pk)
             if taken.exists():
-                raise DirectDebitError(f"mandate {new_reference} exists already", field="reference")
+                raise DirectDebitError(
+                    "mandate %(reference)s exists already",
+                    field="reference",
+                    params={"reference": new_reference},
+                )
             mandate.original_reference = mandate.original_reference or mandate.reference
             if mandate.original_reference == new_reference:
                 mandate.original_reference = ""
@@ -259,7 +267,9 @@ def validate_pain008(xml: bytes, version: str) -> None:
     if not schema.validate(parse_xml(xml)):
         error = schema.error_log[0]
         raise DirectDebitError(
-            f"{version} does not validate at line {error.line}: {error.message}", field="xml"
+            "%(version)s does not validate at line %(line)s: %(error)s",
+            field="xml",
+            params={"version": version, "line": error.line, "error": error.message},
         )
 
 
@@ -510,15 +520,20 @@ def direct_debit_create(
     from betaald.plans.models import PlanStatus
 
     if version not in VERSIONS:
-        raise DirectDebitError(f"version is one of {', '.join(VERSIONS)}", field="version")
+        raise DirectDebitError(
+            "version is one of %(versions)s",
+            field="version",
+            params={"versions": ", ".join(VERSIONS)},
+        )
     if not organisation.sepa_creditor_id:
         raise DirectDebitError("the organisation has no SEPA creditor id", field="creditor_id")
     earliest = earliest_collection_on(today)
     if collection_on < earliest:
         raise DirectDebitError(
-            f"a file submitted on {today} can be collected on {earliest} at the earliest "
+            "a file submitted on %(today)s can be collected on %(earliest)s at the earliest "
             "(D-1, TARGET2 business days)",
             field="collection_on",
+            params={"today": today, "earliest": earliest},
         )
     mandates = {
         mandate.customer_id: mandate
@@ -585,9 +600,9 @@ def direct_debit_create(
     )
     if late:
         raise DirectDebitError(
-            f"collection on {collection_on} is within the pre-notification period of "
-            f"mandate(s) {', '.join(late)}",
+            "collection on %(on)s is within the pre-notification period of mandate(s) %(mandates)s",
             field="collection_on",
+            params={"on": collection_on, "mandates": ", ".join(late)},
         )
     if not collectable:
         raise NothingToCollect(

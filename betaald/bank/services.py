@@ -81,9 +81,10 @@ def _accounts_for(organisation: Organisation, parsed: ParsedFile) -> dict[str, B
             )
         else:
             raise AccountNotOwned(
-                f"the statement is for account {statement.account}, which is not a bank account "
-                f"of {organisation.display_name}; add the account first",
+                "the statement is for account %(account)s, which is not a bank account of "
+                "%(organisation)s; add the account first",
                 field="account",
+                params={"account": statement.account, "organisation": organisation.display_name},
             )
     return accounts
 
@@ -316,10 +317,15 @@ def statement_file_import(
         )
         if earlier is not None:
             raise DuplicateFile(
-                f"this file was imported before ({earlier.filename or 'statement'} on "
-                f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}, statement "
-                f"{earlier.identifier or earlier.pk} of {earlier.account.iban}); nothing changed",
+                "this file was imported before (%(file)s on %(at)s, statement %(statement)s of "
+                "%(iban)s); nothing changed",
                 field="file",
+                params={
+                    "file": earlier.filename or "statement",
+                    "at": f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}",
+                    "statement": earlier.identifier or earlier.pk,
+                    "iban": earlier.account.iban,
+                },
             )
     return ImportResult(statements_created, transactions_created, duplicates, new_ids)
 
@@ -876,8 +882,9 @@ def _review_transaction(
         return tx  # a return nobody can trace to a payment of ours
     if tx.status not in (TransactionStatus.REVIEW, TransactionStatus.UNMATCHED):
         raise ReviewError(
-            f"the transaction is {tx.get_status_display().lower()}, not waiting for review",
+            "the transaction is %(status)s, not waiting for review",
             field="transaction",
+            params={"status": str(tx.get_status_display()).lower()},
         )
     if tx.currency != MATCHABLE_CURRENCY or not tx.is_credit:
         raise ReviewError("only incoming EUR transactions can be booked", field="transaction")
@@ -935,7 +942,9 @@ def transaction_split(
         raise ReviewError("every part must be a positive amount", field="parts")
     if total != tx.amount:
         raise ReviewError(
-            f"the parts add up to {total}, the transaction is {tx.amount}", field="parts"
+            "the parts add up to %(total)s, the transaction is %(amount)s",
+            field="parts",
+            params={"total": total, "amount": tx.amount},
         )
     invoice_ids = [invoice_id for invoice_id, _ in parts]
     invoices = Invoice.objects.filter(

@@ -160,11 +160,11 @@ def upload(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except AccountNotOwned as error:
-        context["error"] = str(error)
+        context["error"] = error_text(error)
         context["account_form"] = AccountForm()
         return render(request, "bank/import_result.html", context, status=422)
     except DuplicateFile as error:
-        context["error"] = f"{uploaded.name}: {error.message}"
+        context["error"] = f"{uploaded.name}: {error_text(error)}"
         return render(request, "bank/import_result.html", context, status=409)
     context["result"] = result
     context["sha256"] = hashlib.sha256(data).hexdigest()
