@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from betaald.audit.services import acting_user, event_record
 from betaald.bank.models import BankAccount, BankTransaction, Statement, TransactionStatus
@@ -771,10 +771,12 @@ def _match_incoming(
         parts[key % workers].append(one)
     part_counts = [Counter[str]() for _ in parts]
     failures: list[BaseException] = []
+    language = translation.get_language()  # a thread starts in the default language
 
     def work(part: list[_Decided], part_count: Counter[str]) -> None:
         try:
-            _book_decided(organisation, part, part_count, actor)
+            with translation.override(language):
+                _book_decided(organisation, part, part_count, actor)
         except BaseException as error:  # raised again in the calling thread
             failures.append(error)
         finally:

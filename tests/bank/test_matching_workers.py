@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from betaald.audit.models import Event
 from betaald.bank import services as bank_services
@@ -229,6 +230,25 @@ def test_several_workers_book_exactly_what_one_worker_books(settings, threads_bo
     assert first["lines"] == second["lines"]
     assert first["events"] == second["events"]
     assert first["open"] == second["open"]
+
+
+def test_the_workers_book_in_the_callers_language(settings, monkeypatch):
+    settings.BANK_MATCH_WORKERS = 2
+    monkeypatch.setattr(bank_services, "BOOK_CHUNK", 4)
+    organisation = book()
+    languages: list[str | None] = []
+    book_decided = bank_services._book_decided
+
+    def recorded(*args: Any, **kwargs: Any) -> None:
+        languages.append(translation.get_language())
+        book_decided(*args, **kwargs)
+
+    monkeypatch.setattr(bank_services, "_book_decided", recorded)
+    # Not the default language, which a new thread starts in.
+    other = next(code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE)
+    with translation.override(other):
+        transactions_match(organisation=organisation, actor="test")
+    assert languages == [other, other]
 
 
 def test_two_runs_at_once_book_every_line_once(settings, threads_booking):
