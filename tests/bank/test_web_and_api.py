@@ -279,3 +279,18 @@ def test_mandates_page_adds_a_mandate_and_downloads_a_collection(member, browser
         url, {"collection_on": "2000-01-05", "scheme": "CORE", "version": "pain.008.001.02"}
     )
     assert "earliest" in too_early.content.decode()
+
+
+def test_a_duplicate_upload_is_refused_in_the_readers_language(member, browser):
+    dutch = Client()
+    dutch.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    dutch.force_login(member.user)
+    data = ING.read_bytes()
+    assert upload(dutch, data).status_code == 200
+    again = upload(dutch, data)
+    assert again.status_code == 409
+    body = again.content.decode()
+    assert "dit bestand is al eerder geïmporteerd" in body
+    assert "er is niets gewijzigd" in body
+    english = upload(browser, data).content.decode()
+    assert "this file was imported before" in english
