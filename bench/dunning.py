@@ -2,6 +2,7 @@
 
     uv run python bench/dunning.py [--invoices 1000000] [--customers 100000] [--due 50000]
                                    [--database-url postgres://postgres@127.0.0.1:5432/betaald_bench]
+                                   [--workers N]   # as `betaald dunning run --workers N`
 
 Builds a book with set-based SQL (one organisation, the default policies, N business
 customers, M issued invoices and their dunning states), then measures, each in a fresh child
@@ -10,7 +11,8 @@ process so that peak memory is the run's own:
 - quiet day: M open, nothing due — cost must follow today's work, not the book's size;
 - typical day: M open, `--due` reach their reminder today;
 - backlog day: M open, all due today; compared with the floor, one hand-written set-based
-  INSERT ... SELECT of the same step rows.
+  INSERT ... SELECT of the same step rows (also shown with its foreign-key checks, which the
+  floor's rollback otherwise skips).
 
 Prints one line per scenario: seconds, claims processed, steps, messages, peak RSS (MB).
 Not a test: numbers depend on the machine; docs/performance.md records them.
