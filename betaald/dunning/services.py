@@ -52,6 +52,7 @@ from betaald.dunning.models import (
     TaskOutcome,
 )
 from betaald.dunning.policies import PolicyBook, PolicyEntry, step_fields_from_core
+from betaald.i18n import error_text
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import with_balance
 from betaald.organisations.models import Organisation
@@ -196,7 +197,7 @@ def dunning_policy_save(
     try:
         core.validate_policy(policy_to_core(policy, new_steps))
     except DomainError as error:
-        raise ValidationError({error.field or "__all__": error.message}) from error
+        raise ValidationError({error.field or "__all__": error_text(error)}) from error
     except ValueError as error:
         raise ValidationError({"__all__": str(error)}) from error
     policy.full_clean()

@@ -91,7 +91,7 @@ def test_saving_a_policy_with_steps_out_of_order_is_refused(client_owner, organi
         )
     response = client_owner.post(reverse("dunning:policy_new"), data)
     assert response.status_code == 200
-    assert "out of order" in response.content.decode()
+    assert "de stappen staan niet op volgorde: dag 5 komt na dag 10" in response.content.decode()
     assert not DunningPolicy.objects.filter(code="snel").exists()
     data["steps-1-offset_days"] = "15"
     response = client_owner.post(reverse("dunning:policy_new"), data)
