@@ -114,6 +114,10 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 
+# Database connections that book one bank statement's matches at once (PostgreSQL; each
+# books disjoint customers). See docs/algorithms/matching.md.
+BANK_MATCH_WORKERS = int(os.environ.get("BANK_MATCH_WORKERS", "2"))
+
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "betaald" / "locale"]
