@@ -21,7 +21,7 @@ from betaald.bank.models import BankTransaction
 from betaald.core import matching
 from betaald.debtors.models import Customer
 from betaald.invoices.models import Invoice
-from betaald.invoices.selectors import invoice_open_amount
+from betaald.invoices.selectors import with_balance
 from betaald.web.templatetags.betaald import euro
 
 
@@ -97,7 +97,7 @@ def reason_text(
 
 def review_rows(transactions: Iterable[BankTransaction]) -> dict[int, list[CandidateRow]]:
     """The candidates of each transaction with customer, invoices and reason (two queries for
-    the page, plus the open amounts of the invoices named)."""
+    the page: customers, and invoices with what is open on them)."""
     transactions = list(transactions)
     customer_ids: set[int] = set()
     invoice_ids: set[int] = set()
@@ -106,8 +106,11 @@ def review_rows(transactions: Iterable[BankTransaction]) -> dict[int, list[Candi
             customer_ids.add(int(candidate.get("customer_id", 0)))
             invoice_ids.update(int(pk) for pk in candidate.get("invoice_ids", []))
     customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
-    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=invoice_ids)}
-    open_amounts = {pk: invoice_open_amount(invoice) for pk, invoice in invoices.items()}
+    invoices = {i.pk: i for i in with_balance(Invoice.objects.filter(pk__in=invoice_ids))}
+    open_amounts = {
+        pk: Decimal(invoice.open_amount)  # type: ignore[attr-defined]
+        for pk, invoice in invoices.items()
+    }
     rows: dict[int, list[CandidateRow]] = {}
     for tx in transactions:
         found = []

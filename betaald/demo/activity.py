@@ -21,7 +21,7 @@ from betaald.bank.services import statement_file_import, transactions_match
 from betaald.bank.statements import file_warnings, parse_file
 from betaald.debtors.models import Customer, CustomerKind
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
-from betaald.invoices.selectors import invoice_open_amount
+from betaald.invoices.selectors import with_balance
 from betaald.organisations.models import Organisation
 from betaald.plans.models import Dispute, DisputeReason, PaymentPlan, Promise
 from betaald.plans.services import dispute_open, plan_create, promise_create
@@ -42,20 +42,18 @@ class Credit:
     reference: str = ""  # a structured betalingskenmerk (SCOR)
 
 
-def _open_invoices(organisation: Organisation, today: date) -> list[tuple[Invoice, Decimal]]:
-    rows = []
-    invoices = (
+def _open_invoices(organisation: Organisation) -> list[tuple[Invoice, Decimal]]:
+    """The organisation's issued invoices with something open, and what is open."""
+    invoices = with_balance(
         Invoice.objects.filter(
             organisation=organisation, kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED
         )
-        .select_related("customer")
-        .order_by("number")
-    )
-    for invoice in invoices:
-        amount = invoice_open_amount(invoice)
-        if amount > 0:
-            rows.append((invoice, amount))
-    return rows
+    ).select_related("customer")
+    rows = [
+        (invoice, Decimal(invoice.open_amount))  # type: ignore[attr-defined]
+        for invoice in invoices.order_by("number")
+    ]
+    return [(invoice, amount) for invoice, amount in rows if amount > 0]
 
 
 def _overdue(rows: list[tuple[Invoice, Decimal]], today: date) -> list[tuple[Invoice, Decimal]]:
@@ -86,7 +84,7 @@ def install_mandates(organisation: Organisation, today: date) -> int:
         .exclude(ibans=None)
         .order_by("number")
     )
-    open_rows = _open_invoices(organisation, today)
+    open_rows = _open_invoices(organisation)
     overdue_customers = {i.customer_id for i, _a in _overdue(open_rows, today)}
     created = 0
     for customer in candidates:
@@ -115,7 +113,7 @@ def install_holds(organisation: Organisation, today: date) -> dict[str, int]:
     """A payment plan for a consumer, a promise to pay and a dispute for two businesses, each
     on overdue invoices, so the holds that pause dunning are there to see."""
     done = {"plans": 0, "promises": 0, "disputes": 0}
-    overdue = _overdue(_open_invoices(organisation, today), today)
+    overdue = _overdue(_open_invoices(organisation), today)
     per_customer: dict[int, list[tuple[Invoice, Decimal]]] = {}
     for invoice, amount in overdue:
         per_customer.setdefault(invoice.customer_id, []).append((invoice, amount))
@@ -190,7 +188,7 @@ def statement_credits(organisation: Organisation, today: date) -> list[Credit]:
     busy = _busy(organisation)
     rows = [
         (invoice, amount)
-        for invoice, amount in _open_invoices(organisation, today)
+        for invoice, amount in _open_invoices(organisation)
         if invoice.customer_id not in busy and invoice.payment_reference
     ]
     # Most money comes in on time: invoices not yet due first, then the overdue ones.
