@@ -194,7 +194,11 @@ class DunningState(models.Model):
     organisation = models.ForeignKey(
         "organisations.Organisation", on_delete=models.CASCADE, related_name="+"
     )
-    customer = models.ForeignKey("debtors.Customer", on_delete=models.CASCADE, related_name="+")
+    # indexed by Meta.indexes (dunning_state_customer_idx); a second index on the column
+    # would only add a write to every state update
+    customer = models.ForeignKey(
+        "debtors.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     policy = models.ForeignKey(
         DunningPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
