@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "betaald.dunning",
     "betaald.letters",
     "betaald.plans",
+    "betaald.handover",
     "betaald.web",
     "betaald.demo",
 ]

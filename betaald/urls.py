@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dunning/", include("betaald.dunning.urls")),
     path("letters/", include("betaald.letters.urls")),
     path("plans/", include("betaald.plans.urls")),
+    path("handover/", include("betaald.handover.urls")),
     path("", include("betaald.web.urls")),
 ]
 if settings.DEBUG:

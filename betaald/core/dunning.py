@@ -107,6 +107,7 @@ class HoldKind(StrEnum):
     MANUAL = "manual"
     INSOLVENCY = "insolvency"
     DECEASED = "deceased"
+    HANDOVER = "handover"  # handed over to an agency, bailiff or lawyer (betaald.handover)
 
 
 class Pause(StrEnum):
@@ -118,6 +119,7 @@ class Pause(StrEnum):
     MANUAL = "manual"
     INSOLVENCY = "insolvency"
     DECEASED = "deceased"
+    HANDOVER = "handover"
     SETTLED = "settled"
     BELOW_THRESHOLD = "below_threshold"
     CREDIT_BALANCE = "credit_balance"

@@ -242,6 +242,7 @@ class HoldKind(models.TextChoices):
     MANUAL = "manual", _("Manual pause")
     INSOLVENCY = "insolvency", _("Insolvency")
     DECEASED = "deceased", _("Deceased")
+    HANDOVER = "handover", _("Handed over for collection")
 
 
 class Hold(models.Model):

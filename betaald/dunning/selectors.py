@@ -3,15 +3,18 @@ the approval queue and the call worklist. Every read is scoped to one organisati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from betaald.core import dunning as core
 from betaald.core.money import ZERO
+from betaald.debtors.models import CustomerKind
 from betaald.dunning import charges as charging
 from betaald.dunning.models import (
     CallTask,
@@ -69,6 +72,72 @@ def _claim_for(invoice: Invoice, today: date) -> tuple[Any, PolicyBook]:
     claim = claims[0]
     _settle_state(claim, today)
     return claim, book
+
+
+def charges_on(invoices: Sequence[Invoice], today: date) -> charging.GroupCharge:
+    """What the debtor owes on `today` for these open invoices of one customer, as a hand-over
+    to collection claims it: the open principal, interest from the day after the due date
+    (wettelijke handelsrente between businesses, art. 6:119a BW; wettelijke rente for a
+    consumer, art. 6:119 BW; or the agreed contractual rate) and the collection costs on the
+    summed principal (art. 6:96 lid 7 BW, or the agreed clause). A consumer owes interest and
+    costs only once the term of a 14-dagenbrief has passed (art. 6:96 lid 6 BW; the
+    project's convention for interest, see `charging.interest_first_day`); before that the
+    result claims the principal alone and says so in its warnings."""
+    from betaald.dunning.services import _claim_input, _load_claims, _settle_state
+
+    if not invoices:
+        return charging.GroupCharge(invoices=())
+    organisation = invoices[0].organisation
+    customer = invoices[0].customer
+    book = PolicyBook([organisation.pk])
+    claims = _load_claims([invoice.pk for invoice in invoices], book)
+    for claim in claims:
+        _settle_state(claim, today)
+    debtor_kind = (
+        core.DebtorKind.CONSUMER
+        if customer.kind == CustomerKind.CONSUMER
+        else core.DebtorKind.BUSINESS
+    )
+    charges = core.Charges(
+        interest_from=core.InterestFrom.DUE_DATE,
+        interest_kind=charging.statutory_kind(debtor_kind),
+        costs=core.CostsBasis.BIK,
+    )
+    warnings: list[str] = []
+    if debtor_kind is core.DebtorKind.CONSUMER:
+        passed = [
+            c.state.fourteen_day_costs_due_from
+            for c in claims
+            if c.state.fourteen_day_costs_due_from is not None
+            and c.state.fourteen_day_costs_due_from <= today
+        ]
+        if len(passed) < len(claims):
+            charges = core.NO_CHARGES
+            warnings.append(
+                _(
+                    "A consumer owes collection costs and interest only after the term of a "
+                    "14-dagenbrief (art. 6:96 lid 6 BW); not every invoice has had one."
+                )
+            )
+    step = core.Step(
+        code="handover",
+        name="Hand-over to collection",
+        offset_days=0,
+        kind=core.MessageKind.HANDOVER_NOTICE,
+        channels=(core.Channel.LETTER,),
+        charges=charges,
+    )
+    charge = charging.group_charges(
+        step,
+        [_claim_input(claim) for claim in claims],
+        today=today,
+        debtor_kind=debtor_kind,
+        vat_applies=not organisation.can_deduct_vat,
+        terms=claims[0].terms,
+    )
+    if warnings:
+        charge = replace(charge, warnings=(*charge.warnings, *warnings))
+    return charge
 
 
 def estimate(

@@ -11,6 +11,7 @@ SECTIONS = (
     ("dunning", _("Dunning")),
     ("letters", _("Outbox")),
     ("plans", _("Arrangements")),
+    ("handover", _("Collection")),
     ("bank", _("Bank")),
     ("calculator", _("Calculator")),
 )

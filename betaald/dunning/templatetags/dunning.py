@@ -33,6 +33,7 @@ PAUSE_LABELS = {
     "manual": _("Manual pause"),
     "insolvency": _("Insolvency"),
     "deceased": _("Deceased"),
+    "handover": _("Handed over for collection"),
     "settled": _("Paid or credited"),
     "below_threshold": _("Below the minimum amount"),
     "credit_balance": _("Covered by the customer's credit"),
