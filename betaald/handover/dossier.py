@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from betaald.core.attachment import appeal_possible, court_for
 from betaald.debtors.models import CustomerKind
 from betaald.handover.models import Handover
+from betaald.handover.selectors import limitation_rows
 
 #: The kinds of conservatoir beslag a creditor can ask for, with what the law requires.
 ATTACHMENT_KINDS = (
@@ -274,6 +275,10 @@ def dossier_data(handover: Handover) -> dict[str, Any]:
             "appeal_possible": appeal_possible(total),
             "claims": _claims(handover),
         },
+        "limitation": limitation_rows(
+            [c.invoice for c in handover.claims.select_related("invoice", "invoice__customer")],
+            handover.handed_over_on,
+        ),
         "contract": _contract(handover),
         "messages": evidence_rows(_messages(handover)),
         "payments": _payments(handover),

@@ -16,6 +16,13 @@ DUE = date(2026, 1, 19)
 HANDOVER_DAY = date(2026, 3, 1)
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Stored PDFs go to a temporary directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def organisation(db):
     organisation = OrganisationFactory()

@@ -1,0 +1,136 @@
+"""Reads of the hand-over: the limitation (verjaring) of each handed-over claim, from what
+betaald recorded about it (docs/algorithms/limitation.md).
+
+Stuiting acts taken from the record:
+- **written demand** (art. 3:317 lid 1 BW): every reminder, demand, 14-dagenbrief, final
+  notice or hand-over notice about the invoice that was sent, effective when it reached the
+  debtor (art. 3:37 lid 3 BW): a posted letter on its presumed day of receipt (the same rule
+  as the 14-dagenbrief, `core.calendar.presumed_receipt`), an email on the day it was sent;
+- **acknowledgement** (art. 3:318 BW): a payment towards the invoice (a part payment), a
+  promise to pay it, a payment plan for it.
+
+A consumer's claim is given the two-year term of a consumer sale (art. 7:28 BW): betaald does
+not know whether an invoice is for goods or for services (five years), and the shorter term
+is the safe one to watch.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from betaald.core.calendar import presumed_receipt
+from betaald.core.limitation import (
+    Interruption,
+    InterruptionKind,
+    Limitation,
+    LimitationKind,
+    limitation,
+)
+from betaald.debtors.models import CustomerKind
+
+#: Message kinds that are a written demand to pay (art. 3:317 lid 1 BW).
+DEMAND_KINDS = frozenset(
+    {
+        "reminder",
+        "second_reminder",
+        "demand",
+        "final_notice_14_day",
+        "final_notice",
+        "handover_notice",
+        "plan_instalment_reminder",
+    }
+)
+REACHED = ("sent", "delivered")
+
+
+def limitation_kind(customer: Any) -> LimitationKind:
+    if customer.kind == CustomerKind.CONSUMER:
+        return LimitationKind.CONSUMER_SALE
+    return LimitationKind.GENERAL
+
+
+def interruptions_for(invoice: Any) -> list[Interruption]:
+    """The stuiting acts betaald knows of for one invoice."""
+    from betaald.dunning.charges import holidays
+    from betaald.letters.models import Channel, Message
+    from betaald.payments.models import Allocation
+    from betaald.plans.models import PaymentPlan, Promise
+
+    found: list[Interruption] = []
+    for message in Message.objects.filter(
+        invoices=invoice, kind__in=DEMAND_KINDS, status__in=REACHED
+    ).order_by("id"):
+        sent_on = timezone.localdate(message.sent_at) if message.sent_at else None
+        if message.channel == Channel.LETTER and (message.posted_on or sent_on):
+            posted = message.posted_on or sent_on
+            assert posted is not None
+            reached = presumed_receipt(posted, holidays=holidays())
+            note = f"{message.kind} posted {posted.isoformat()}, presumed received"
+        elif message.channel == Channel.EMAIL and sent_on is not None:
+            reached = sent_on
+            note = f"{message.kind} emailed"
+        else:
+            continue
+        found.append(Interruption(reached, InterruptionKind.WRITTEN_DEMAND, note))
+    for received_on, amount in (
+        Allocation.objects.filter(invoice=invoice, payment__isnull=False, amount__gt=0)
+        .values_list("payment__received_on", "amount")
+        .order_by("payment__received_on")
+    ):
+        found.append(
+            Interruption(received_on, InterruptionKind.ACKNOWLEDGEMENT, f"payment {amount}")
+        )
+    for made_on in Promise.objects.filter(invoices=invoice).values_list("made_on", flat=True):
+        found.append(Interruption(made_on, InterruptionKind.ACKNOWLEDGEMENT, "promise to pay"))
+    for proposed_on in PaymentPlan.objects.filter(invoices=invoice).values_list(
+        "proposed_on", flat=True
+    ):
+        found.append(Interruption(proposed_on, InterruptionKind.ACKNOWLEDGEMENT, "payment plan"))
+    return found
+
+
+def claim_limitation(invoice: Any) -> Limitation | None:
+    """The limitation of one invoice, or None for an invoice without a due date."""
+    if invoice.due_on is None:
+        return None
+    acts = [act for act in interruptions_for(invoice) if act.on >= invoice.due_on]
+    return limitation(
+        due_on=invoice.due_on, kind=limitation_kind(invoice.customer), interruptions=acts
+    )
+
+
+def limitation_rows(invoices: list[Any], today: date) -> list[dict[str, Any]]:
+    """Per invoice: the term, its last day and the acts that moved it (for the dossier)."""
+    rows = []
+    for invoice in invoices:
+        result = claim_limitation(invoice)
+        if result is None:
+            continue
+        rows.append(
+            {
+                "invoice": invoice.number,
+                "kind": result.kind.value,
+                "term_years": result.term_years,
+                "original_last_day": result.original_last_day.isoformat(),
+                "last_day": result.last_day.isoformat() if result.last_day else None,
+                "days_left": result.days_left(today),
+                "barred": result.is_barred(today),
+                "acts": [
+                    {
+                        "on": row.on.isoformat(),
+                        "kind": row.kind.value,
+                        "note": row.note,
+                        "counted": row.counted,
+                        "last_day_after": (
+                            row.last_day_after.isoformat() if row.last_day_after else None
+                        ),
+                        "reason": row.reason,
+                    }
+                    for row in result.rows
+                ],
+            }
+        )
+    return rows

@@ -1,0 +1,224 @@
+"""The hand-over dossier (reference §10; art. 700 lid 2 Rv) and its pages: what is in the ZIP,
+the summary PDF as a person reads it, the limitation of each claim, the refusals, roles and
+tenancy."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from betaald.debtors.models import CustomerIban
+from betaald.dunning.services import dunning_run
+from betaald.handover.models import Handover, HandoverStatus, PartyKind
+from betaald.handover.selectors import claim_limitation
+from betaald.handover.services import handover_create
+from betaald.letters.delivery import message_deliver_now
+from betaald.letters.models import Message
+from betaald.organisations.models import Role
+from betaald.payments.services import payment_register
+from tests.factories import MembershipFactory, OrganisationFactory
+from tests.letters.conftest import pdf_text
+
+from .conftest import DUE, HANDOVER_DAY, invoice_for
+
+
+@pytest.fixture
+def client_owner(client, owner, settings):
+    client.force_login(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def deliver_queued(day):
+    """What the mail worker does that day: render and send every queued message."""
+    moment = timezone.make_aware(datetime.combine(day, time(10)))
+    for pk in Message.objects.filter(status="queued").values_list("pk", flat=True):
+        message_deliver_now(pk, now=moment)
+
+
+@pytest.fixture
+def handed_over(business):
+    """A business claim with a part payment from a known IBAN, reminded by the real dunning
+    run for six weeks, then handed over to a lawyer with conservatoir beslag asked for."""
+    invoice = invoice_for(business)
+    CustomerIban.objects.create(customer=business, iban="NL91ABNA0417164300", source="manual")
+    payment_register(
+        organisation=business.organisation,
+        customer=business,
+        amount=Decimal("210.00"),
+        received_on=DUE + timedelta(days=3),
+        counterparty_iban="NL02RABO0123456789",
+    )
+    day = DUE
+    while day < DUE + timedelta(days=42):
+        dunning_run(organisation=business.organisation, today=day)
+        deliver_queued(day)
+        day += timedelta(days=1)
+    return handover_create(
+        customer=business,
+        invoices=[invoice],
+        party_kind=PartyKind.LAWYER,
+        party_name="Advocatenkantoor De Wit",
+        party_reference="DW-2026-117",
+        attachment_requested=True,
+        known_assets="Bedrijfsbus NL-123-X",
+        dissipation_facts="Verkoopt zijn voorraad onder de prijs.",
+        actor=None,
+        today=day,
+    )
+
+
+def test_the_zip_holds_the_whole_dossier(handed_over):
+    from betaald.handover.dossier import dossier_zip
+
+    archive = zipfile.ZipFile(io.BytesIO(dossier_zip(handed_over)))
+    names = set(archive.namelist())
+    invoice = handed_over.claims.get().invoice
+    assert {
+        "dossier.json",
+        "dossier.pdf",
+        "claims.csv",
+        "messages.csv",
+        "payments.csv",
+        "audit.csv",
+        f"invoices/{invoice.number}.pdf",
+    } <= names
+    assert any(name.startswith("invoices/") and name.endswith(".xml") for name in names)
+    data = json.loads(archive.read("dossier.json"))
+    assert data["debtor"]["name"] == handed_over.customer.name
+    assert data["debtor"]["class"] == "business"
+    assert data["party"] == {
+        "kind": "lawyer",
+        "name": "Advocatenkantoor De Wit",
+        "email": "",
+        "reference": "DW-2026-117",
+        "justis_number": "",
+    }
+    assert data["claim"]["principal"] == "1000.00"  # 1210.00 less the part payment
+    assert data["claim"]["total"] == str(handed_over.total)
+    assert data["claim"]["court"] == "kantonrechter"
+    assert data["claim"]["appeal_possible"] is False  # art. 332 Rv: not above EUR 1,750
+    ibans = {row["iban"]: row["source"] for row in data["attachment"]["known_ibans"]}
+    assert ibans == {"NL91ABNA0417164300": "manual", "NL02RABO0123456789": "payment"}
+    assert data["attachment"]["requested"] is True
+    assert data["attachment"]["amount_to_secure"] == str(handed_over.amount_to_secure)
+    assert [p["amount"] for p in data["payments"]] == ["210.00"]
+    kinds = [m["kind"] for m in data["messages"]]
+    assert "reminder" in kinds
+    assert "handover_notice" in kinds
+    audit = archive.read("audit.csv").decode()
+    assert "handover.handover.created" in audit
+    # The invoice PDF is the invoice: number and total in its text.
+    text = pdf_text(archive.read(f"invoices/{invoice.number}.pdf"))
+    assert invoice.number in text
+    assert "1.210,00" in text
+
+
+def test_the_limitation_counts_the_part_payment_and_the_reminders(handed_over):
+    """Art. 3:307 BW: five years from the day after the due date (2031-01-19); the part
+    payment (art. 3:318) and each reminder that reached the debtor (art. 3:317) start a new
+    five-year term the day after (art. 3:319), so the last act decides."""
+    invoice = handed_over.claims.get().invoice
+    result = claim_limitation(invoice)
+    assert result.original_last_day == DUE.replace(year=2031)
+    kinds = {row.kind.value for row in result.rows}
+    assert kinds == {"acknowledgement", "written_demand"}
+    last_act = max(row.on for row in result.rows)
+    assert result.last_day == last_act.replace(year=last_act.year + 5)
+    assert not result.is_barred(HANDOVER_DAY)
+
+
+def test_the_summary_pdf_reads_as_a_dossier(handed_over, settings):
+    from betaald.handover.dossier import dossier_pdf
+
+    text = pdf_text(dossier_pdf(handed_over))
+    flat = " ".join(text.split())
+    assert handed_over.customer.name in flat
+    assert "Advocatenkantoor De Wit" in flat
+    assert "kantonrechter" in flat
+    assert "NL02RABO0123456789" in flat
+    assert "1.000,00" in flat  # the principal, written the Dutch way
+    assert "art. 700" in flat
+
+
+def test_pages_hand_over_and_withdraw(client_owner, business):
+    invoice = invoice_for(business)
+    form = client_owner.get(reverse("handover:create") + f"?customer={business.pk}")
+    assert form.status_code == 200
+    assert invoice.number in form.content.decode()
+    refused = client_owner.post(
+        reverse("handover:create"),
+        {"customer": business.pk, "invoices": [invoice.pk], "party_kind": "bailiff"},
+    )
+    assert refused.status_code == 200
+    assert "This field is required" in refused.content.decode()
+    response = client_owner.post(
+        reverse("handover:create"),
+        {
+            "customer": business.pk,
+            "invoices": [invoice.pk],
+            "party_kind": "bailiff",
+            "party_name": "Deurwaarders Van Dam",
+        },
+    )
+    handover = Handover.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("handover:detail", args=[handover.pk])
+    page = client_owner.get(response.url).content.decode()
+    assert "Deurwaarders Van Dam" in page
+    assert "Limitation (verjaring)" in page
+    assert client_owner.get(reverse("handover:index")).status_code == 200
+    download = client_owner.get(reverse("handover:dossier_zip", args=[handover.pk]))
+    assert download["Content-Type"] == "application/zip"
+    assert client_owner.get(reverse("handover:dossier_pdf", args=[handover.pk])).status_code == 200
+    client_owner.post(reverse("handover:withdraw", args=[handover.pk]), {"reason": "Betaald"})
+    handover.refresh_from_db()
+    assert handover.status == HandoverStatus.WITHDRAWN
+
+
+def test_the_form_speaks_dutch(client, owner, business):
+    invoice_for(business)
+    client.force_login(owner)
+    page = client.get(reverse("handover:create") + f"?customer={business.pk}").content.decode()
+    assert "Uit handen geven" in page
+    assert "Gerechtsdeurwaarder" in page
+
+
+def test_a_reader_cannot_hand_over_and_another_organisation_sees_nothing(
+    client, organisation, business, handed_over
+):
+    accountant = MembershipFactory(organisation=organisation, role=Role.ACCOUNTANT).user
+    client.force_login(accountant)
+    assert client.get(reverse("handover:detail", args=[handed_over.pk])).status_code == 200
+    invoice = invoice_for(business)
+    response = client.post(
+        reverse("handover:create"),
+        {
+            "customer": business.pk,
+            "invoices": [invoice.pk],
+            "party_kind": "bailiff",
+            "party_name": "X",
+        },
+    )
+    assert response.status_code == 403
+    assert (
+        client.post(
+            reverse("handover:withdraw", args=[handed_over.pk]), {"reason": "x"}
+        ).status_code
+        == 403
+    )
+    other = MembershipFactory(organisation=OrganisationFactory()).user
+    client.force_login(other)
+    for url in (
+        reverse("handover:detail", args=[handed_over.pk]),
+        reverse("handover:dossier_zip", args=[handed_over.pk]),
+        reverse("handover:create") + f"?customer={business.pk}",
+    ):
+        assert client.get(url).status_code == 404, url
