@@ -20,6 +20,8 @@ from betaald.bank.sepa import mandate_create
 from betaald.bank.services import statement_file_import, transactions_match
 from betaald.bank.statements import file_warnings, parse_file
 from betaald.debtors.models import Customer, CustomerKind
+from betaald.handover.models import Handover, PartyKind
+from betaald.handover.services import handover_create
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import with_balance
 from betaald.organisations.models import Organisation
@@ -71,6 +73,9 @@ def _busy(organisation: Organisation) -> set[int]:
         Dispute.objects.filter(invoice__organisation=organisation).values_list(
             "invoice__customer", flat=True
         )
+    )
+    ids.update(
+        Handover.objects.filter(organisation=organisation).values_list("customer", flat=True)
     )
     return ids
 
@@ -173,6 +178,48 @@ def install_holds(organisation: Organisation, today: date) -> dict[str, int]:
             )
             done["disputes"] = 1
     return done
+
+
+#: A claim this long overdue, still unpaid after the whole dunning policy, is handed over.
+HANDOVER_AFTER_DAYS = 60
+
+
+def install_handover(organisation: Organisation, today: date) -> int:
+    """The business customer longest overdue (at least 60 days) handed over to a bailiff with
+    the dossier, so the hand-over page and its dossier are there to see. Once per demo."""
+    if Handover.objects.filter(organisation=organisation).exists():
+        return 0
+    overdue = _overdue(_open_invoices(organisation), today)
+    if len({invoice.customer_id for invoice, _a in overdue}) < MIN_OVERDUE_CUSTOMERS:
+        return 0  # a small demo: leave the overdue customers to today's dunning run
+    busy = _busy(organisation)
+    per_customer: dict[int, list[Invoice]] = {}
+    for invoice, _amount in overdue:
+        if invoice.customer_id in busy or invoice.customer.kind != CustomerKind.BUSINESS:
+            continue
+        per_customer.setdefault(invoice.customer_id, []).append(invoice)
+    candidates = [
+        rows
+        for rows in per_customer.values()
+        if rows[0].due_on is not None
+        and (today - min(i.due_on or today for i in rows)).days >= HANDOVER_AFTER_DAYS
+    ]
+    if not candidates:
+        return 0
+    rows = min(candidates, key=lambda rows: (min(i.due_on or today for i in rows), rows[0].number))
+    handover_create(
+        customer=rows[0].customer,
+        invoices=rows,
+        party_kind=PartyKind.BAILIFF,
+        party_name="Gerechtsdeurwaarderskantoor Van Dam",
+        party_email="dossiers@vandam-deurwaarders.example",
+        attachment_requested=True,
+        known_assets="Bedrijfsbus en gereedschap in de loods aan de Industrieweg.",
+        note="Geen reactie op aanmaning en laatste herinnering; telefonisch niet bereikbaar.",
+        actor=ACTOR,
+        today=today,
+    )
+    return 1
 
 
 def statement_identifier(today: date) -> str:

@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import date
 
 from betaald.bank.services import bank_account_add
-from betaald.demo.activity import install_holds, install_mandates, install_statement
+from betaald.demo.activity import (
+    install_handover,
+    install_holds,
+    install_mandates,
+    install_statement,
+)
 from betaald.dunning.models import DunningRun
 from betaald.dunning.services import dunning_policies_install_defaults, dunning_run
 from betaald.organisations.models import Organisation
@@ -22,5 +27,6 @@ def install_demo_extensions(organisation: Organisation, *, today: date) -> Dunni
     )
     install_mandates(organisation, today)
     install_holds(organisation, today)
+    install_handover(organisation, today)
     install_statement(organisation, today)
     return dunning_run(today=today, organisation=organisation, actor="demo")

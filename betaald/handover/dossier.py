@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy
 
 from betaald.core.attachment import appeal_possible, court_for
 from betaald.debtors.models import CustomerKind
@@ -40,6 +41,14 @@ ATTACHMENT_KINDS = (
         "needed; the attachment is registered.",
     ),
 )
+
+
+#: How the dossier names the interest claimed.
+INTEREST_KINDS = {
+    "commercial": gettext_lazy("statutory commercial interest (art. 6:119a BW)"),
+    "statutory": gettext_lazy("statutory interest (art. 6:119 BW)"),
+    "contractual": gettext_lazy("contractual interest as agreed"),
+}
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -94,7 +103,7 @@ def _claims(handover: Handover) -> list[dict[str, Any]]:
 
 
 def _payments(handover: Handover) -> list[dict[str, Any]]:
-    from betaald.payments.models import Allocation
+    from betaald.payments.models import Allocation, Component
 
     ids = list(handover.claims.values_list("invoice_id", flat=True))
     rows = []
@@ -109,6 +118,7 @@ def _payments(handover: Handover) -> list[dict[str, Any]]:
                 "allocated_on": allocation.allocated_on.isoformat(),
                 "invoice": allocation.invoice.number,
                 "component": allocation.component,
+                "component_label": str(Component(allocation.component).label),
                 "amount": str(allocation.amount),
                 "payment_received_on": _iso(payment.received_on) if payment else None,
                 "payment_amount": str(payment.amount) if payment else None,
@@ -205,6 +215,7 @@ def _messages(handover: Handover) -> list[Any]:
 
 def dossier_data(handover: Handover) -> dict[str, Any]:
     """The dossier as plain data: amounts as strings, dates ISO."""
+    from betaald.letters.models import Channel, MessageKind, MessageStatus
     from betaald.letters.selectors import evidence_rows
 
     organisation = handover.organisation
@@ -261,6 +272,7 @@ def dossier_data(handover: Handover) -> dict[str, Any]:
             "principal": str(handover.principal),
             "interest": str(handover.interest),
             "interest_kind": handover.interest_kind,
+            "interest_kind_label": str(INTEREST_KINDS.get(handover.interest_kind, "")),
             "costs": str(handover.costs),
             "costs_vat_charged": not organisation.can_deduct_vat,
             "total": str(total),
@@ -280,7 +292,15 @@ def dossier_data(handover: Handover) -> dict[str, Any]:
             handover.handed_over_on,
         ),
         "contract": _contract(handover),
-        "messages": evidence_rows(_messages(handover)),
+        "messages": [
+            {
+                **row,
+                "kind_label": str(MessageKind(row["kind"]).label),
+                "channel_label": str(Channel(row["channel"]).label),
+                "status_label": str(MessageStatus(row["status"]).label),
+            }
+            for row in evidence_rows(_messages(handover))
+        ],
         "payments": _payments(handover),
         "disputes": _disputes(handover),
         "acknowledgements": _acknowledgements(handover),
@@ -313,7 +333,9 @@ def _csv(rows: list[dict[str, Any]], fields: list[str] | None = None) -> str:
     table = io.StringIO()
     if not rows and not fields:
         return ""
-    writer = csv.DictWriter(table, fieldnames=fields or list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(
+        table, fieldnames=fields or list(rows[0]), lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     writer.writerows(rows)
     return table.getvalue()

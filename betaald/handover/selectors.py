@@ -20,6 +20,8 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from betaald.core.calendar import presumed_receipt
 from betaald.core.limitation import (
@@ -30,6 +32,7 @@ from betaald.core.limitation import (
     limitation,
 )
 from betaald.debtors.models import CustomerKind
+from betaald.web.templatetags.betaald import euro
 
 #: Message kinds that are a written demand to pay (art. 3:317 lid 1 BW).
 DEMAND_KINDS = frozenset(
@@ -55,7 +58,7 @@ def limitation_kind(customer: Any) -> LimitationKind:
 def interruptions_for(invoice: Any) -> list[Interruption]:
     """The stuiting acts betaald knows of for one invoice."""
     from betaald.dunning.charges import holidays
-    from betaald.letters.models import Channel, Message
+    from betaald.letters.models import Channel, Message, MessageKind
     from betaald.payments.models import Allocation
     from betaald.plans.models import PaymentPlan, Promise
 
@@ -68,10 +71,13 @@ def interruptions_for(invoice: Any) -> list[Interruption]:
             posted = message.posted_on or sent_on
             assert posted is not None
             reached = presumed_receipt(posted, holidays=holidays())
-            note = f"{message.kind} posted {posted.isoformat()}, presumed received"
+            note = _("%(kind)s posted %(day)s, presumed received") % {
+                "kind": MessageKind(message.kind).label,
+                "day": date_format(posted, "SHORT_DATE_FORMAT"),
+            }
         elif message.channel == Channel.EMAIL and sent_on is not None:
             reached = sent_on
-            note = f"{message.kind} emailed"
+            note = _("%(kind)s emailed") % {"kind": MessageKind(message.kind).label}
         else:
             continue
         found.append(Interruption(reached, InterruptionKind.WRITTEN_DEMAND, note))
@@ -81,14 +87,18 @@ def interruptions_for(invoice: Any) -> list[Interruption]:
         .order_by("payment__received_on")
     ):
         found.append(
-            Interruption(received_on, InterruptionKind.ACKNOWLEDGEMENT, f"payment {amount}")
+            Interruption(
+                received_on,
+                InterruptionKind.ACKNOWLEDGEMENT,
+                _("payment of %(amount)s") % {"amount": euro(amount)},
+            )
         )
     for made_on in Promise.objects.filter(invoices=invoice).values_list("made_on", flat=True):
-        found.append(Interruption(made_on, InterruptionKind.ACKNOWLEDGEMENT, "promise to pay"))
+        found.append(Interruption(made_on, InterruptionKind.ACKNOWLEDGEMENT, _("promise to pay")))
     for proposed_on in PaymentPlan.objects.filter(invoices=invoice).values_list(
         "proposed_on", flat=True
     ):
-        found.append(Interruption(proposed_on, InterruptionKind.ACKNOWLEDGEMENT, "payment plan"))
+        found.append(Interruption(proposed_on, InterruptionKind.ACKNOWLEDGEMENT, _("payment plan")))
     return found
 
 

@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 
 from betaald.audit.services import acting_user, event_record
 from betaald.core.attachment import amount_to_secure
-from betaald.core.money import ZERO
+from betaald.core.money import ZERO, round_cents
 from betaald.core.rates import RateKind, rate_on
 from betaald.debtors.models import Customer, CustomerKind
 from betaald.dunning import charges as charging
 from betaald.dunning.models import HoldKind
+from betaald.dunning.report_display import warning_text
 from betaald.dunning.selectors import charges_on
 from betaald.dunning.services import dunning_refresh_invoices, hold_add, hold_release
 from betaald.handover.models import Handover, HandoverClaim, HandoverStatus, PartyKind
@@ -27,8 +28,8 @@ from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 
 
-def _open_invoices(customer: Customer, invoices: Sequence[Invoice]) -> list[Invoice]:
-    """The chosen invoices, locked, checked to be the customer's, issued and open."""
+def _open_invoices(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[Invoice]:
+    """The chosen invoices, locked, checked to be the customer's, issued, open and overdue."""
     ids = sorted({invoice.pk for invoice in invoices})
     if not ids:
         raise ValidationError({"invoices": _("Choose at least one open invoice.")})
@@ -57,6 +58,13 @@ def _open_invoices(customer: Customer, invoices: Sequence[Invoice]) -> list[Invo
         ):
             raise ValidationError(
                 {"invoices": _("Invoice %(number)s is not open.") % {"number": invoice.number}}
+            )
+        if invoice.due_on is None or invoice.due_on >= today:
+            raise ValidationError(
+                {
+                    "invoices": _("Invoice %(number)s is not overdue: there is nothing to collect.")
+                    % {"number": invoice.number}
+                }
             )
     taken = list(
         HandoverClaim.objects.filter(invoice_id__in=ids, is_active=True)
@@ -133,10 +141,10 @@ def handover_create(
     dunning of each invoice (a HANDOVER hold), queues the hand-over notice to the debtor and
     records an audit event. An invoice can be in one active hand-over at a time."""
     _check_party(customer, party_kind, party_name, justis_number)
-    rows = _open_invoices(customer, invoices)
+    rows = _open_invoices(customer, invoices, today)
     charge = charges_on(rows, today)
     by_invoice = {item.invoice_id: item for item in charge.invoices}
-    warnings = [str(w) for w in charge.warnings]
+    warnings = [warning_text(str(w)) for w in charge.warnings]
     if attachment_requested and party_kind != PartyKind.LAWYER:
         warnings.append(
             _(
@@ -153,9 +161,10 @@ def handover_create(
                 "(art. 718 Rv)."
             )
         )
-    principal = charge.principal
-    interest = charge.interest + charge.late_fee
-    costs = charge.costs_total
+    # Amounts read from SQL sums can carry more decimal places than cents (SQLite).
+    principal = round_cents(charge.principal)
+    interest = round_cents(charge.interest + charge.late_fee)
+    costs = round_cents(charge.costs_total)
     total = principal + interest + costs
     rate = yearly_rate(charge, customer, today)
     handover = Handover(
@@ -198,10 +207,10 @@ def handover_create(
         claim = HandoverClaim(
             handover=handover,
             invoice=invoice,
-            principal=item.principal,
-            interest=item.interest + item.late_fee,
+            principal=round_cents(item.principal),
+            interest=round_cents(item.interest + item.late_fee),
             interest_from=item.interest_from,
-            costs=item.costs + item.costs_vat,
+            costs=round_cents(item.costs + item.costs_vat),
             hold=hold,
         )
         try:

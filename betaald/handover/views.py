@@ -29,8 +29,8 @@ def _handovers(organisation: Any) -> Any:
     return Handover.objects.filter(organisation=organisation).select_related("customer")
 
 
-def _open_invoices(organisation: Any, customer: Customer) -> list[Invoice]:
-    """The customer's open invoices that are not in an active hand-over."""
+def _open_invoices(organisation: Any, customer: Customer, today: Any) -> list[Invoice]:
+    """The customer's overdue invoices that are not in an active hand-over."""
     taken = HandoverClaim.objects.filter(is_active=True, invoice__customer=customer).values(
         "invoice_id"
     )
@@ -41,6 +41,7 @@ def _open_invoices(organisation: Any, customer: Customer) -> list[Invoice]:
             customer=customer,
             status=InvoiceStatus.ISSUED,
             kind=InvoiceKind.INVOICE,
+            due_on__lt=today,
         )
         .exclude(pk__in=taken)
         .select_related("organisation", "customer")
@@ -63,8 +64,8 @@ def create(request: HttpRequest) -> HttpResponse:
     if not raw.isdigit():
         raise Http404(_("Choose a customer."))
     customer = get_object_or_404(Customer, pk=int(raw), organisation=organisation)
-    invoices = _open_invoices(organisation, customer)
     today = local_today()
+    invoices = _open_invoices(organisation, customer, today)
     if request.method == "POST":
         writer_of(request)
         form = HandoverForm(request.POST, invoices=invoices)

@@ -223,3 +223,11 @@ def test_withdraw_resumes_dunning_and_frees_the_invoice(business, owner):
     second = hand_over(business, [invoice], party_name="Advocatenkantoor De Wit")
     assert second.claims.get().invoice == invoice
     assert Event.objects.filter(name="handover.handover.withdrawn").count() == 1
+
+
+def test_an_invoice_not_yet_overdue_cannot_be_handed_over(business):
+    """Nothing is owed before the due date has passed (no verzuim, art. 6:81 BW)."""
+    invoice = invoice_for(business)
+    with pytest.raises(ValidationError) as error:
+        hand_over(business, [invoice], today=DUE)
+    assert "not overdue" in str(error.value.message_dict["invoices"])
