@@ -5,7 +5,9 @@ Stuiting acts taken from the record:
 - **written demand** (art. 3:317 lid 1 BW): every reminder, demand, 14-dagenbrief, final
   notice or hand-over notice about the invoice that was sent, effective when it reached the
   debtor (art. 3:37 lid 3 BW): a posted letter on its presumed day of receipt (the same rule
-  as the 14-dagenbrief, `core.calendar.presumed_receipt`), an email on the day it was sent;
+  as the 14-dagenbrief, `core.calendar.presumed_receipt`), an email only with proof of
+  delivery (a delivery report), on the day it was sent. An email without that proof is left
+  out: the last day shown is then the earlier, safe one;
 - **acknowledgement** (art. 3:318 BW): a payment towards the invoice (a part payment), a
   promise to pay it, a payment plan for it.
 
@@ -75,7 +77,7 @@ def interruptions_for(invoice: Any) -> list[Interruption]:
                 "kind": MessageKind(message.kind).label,
                 "day": date_format(posted, "SHORT_DATE_FORMAT"),
             }
-        elif message.channel == Channel.EMAIL and sent_on is not None:
+        elif message.channel == Channel.EMAIL and message.status == "delivered" and sent_on:
             reached = sent_on
             note = _("%(kind)s emailed") % {"kind": MessageKind(message.kind).label}
         else:
