@@ -109,4 +109,5 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
 
 api.add_router("/calc/", "betaald.calculator.api.router")
 api.add_router("/bank/", "betaald.bank.api.router")
+api.add_router("/", "betaald.handover.api.router")
 api.add_router("/", "betaald.api.ledger.router")

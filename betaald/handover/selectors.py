@@ -18,7 +18,7 @@ is the safe one to watch.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -146,3 +146,45 @@ def limitation_rows(invoices: list[Any], today: date) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+#: How far ahead the limitation alert looks.
+ALERT_DAYS = 180
+
+
+def limitation_alerts(
+    organisation: Any, today: date, *, within_days: int = ALERT_DAYS
+) -> list[tuple[Any, Limitation]]:
+    """Open invoices whose limitation ends within `within_days` (or has ended), soonest first:
+    the creditor must interrupt it in writing or start proceedings in time (art. 3:317,
+    3:316 BW). Only invoices whose term *without* stuiting ends in the window can qualify
+    (stuiting only extends), so the work grows with old open claims, not with the book."""
+    from django.db.models import Q
+
+    from betaald.core.calendar import add_years
+    from betaald.invoices.models import InvoiceKind, InvoiceStatus
+    from betaald.invoices.selectors import invoices_for
+
+    horizon = today + timedelta(days=within_days)
+    margin = horizon + timedelta(days=1)  # 29 February: its last day is 28 February
+    candidates = (
+        invoices_for(organisation)
+        .filter(
+            Q(customer__kind=CustomerKind.CONSUMER, due_on__lte=add_years(margin, -2))
+            | Q(due_on__lte=add_years(margin, -5)),
+            Q(open_amount__gt=0),
+            status=InvoiceStatus.ISSUED,
+            kind=InvoiceKind.INVOICE,
+        )
+        .select_related("customer")
+        .order_by("due_on", "pk")
+    )
+    alerts = []
+    for invoice in candidates:
+        result = claim_limitation(invoice)
+        if result is None or result.last_day is None:
+            continue
+        if result.last_day <= horizon:
+            alerts.append((invoice, result))
+    alerts.sort(key=lambda pair: (pair[1].last_day or today, pair[0].number))
+    return alerts

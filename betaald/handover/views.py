@@ -20,6 +20,7 @@ from betaald.dunning.selectors import charges_on
 from betaald.handover import dossier, services
 from betaald.handover.forms import HandoverForm, WithdrawForm
 from betaald.handover.models import Handover, HandoverClaim
+from betaald.handover.selectors import ALERT_DAYS, limitation_alerts
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 from betaald.web.access import local_today, organisation_of, writer_of
@@ -51,10 +52,18 @@ def _open_invoices(organisation: Any, customer: Customer, today: Any) -> list[In
 
 def index(request: HttpRequest) -> HttpResponse:
     organisation = organisation_of(request)
+    today = local_today()
     return render(
         request,
         "handover/index.html",
-        {"handovers": _handovers(organisation)[:200]},
+        {
+            "handovers": _handovers(organisation)[:200],
+            "alerts": [
+                {"invoice": invoice, "limitation": result, "days_left": result.days_left(today)}
+                for invoice, result in limitation_alerts(organisation, today)
+            ],
+            "alert_days": ALERT_DAYS,
+        },
     )
 
 

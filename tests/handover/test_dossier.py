@@ -222,3 +222,45 @@ def test_a_reader_cannot_hand_over_and_another_organisation_sees_nothing(
         reverse("handover:create") + f"?customer={business.pk}",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_limitation_alerts_warn_ahead_and_count_acknowledgements(organisation, business, consumer):
+    """Art. 7:28 BW: a consumer sale is barred two years after the due date; a part payment
+    (art. 3:318 BW) starts a new term (art. 3:319 BW). Business claims run five years
+    (art. 3:307 BW) and are not near."""
+    from datetime import date
+
+    from betaald.handover.selectors import limitation_alerts
+    from tests.factories import issued_invoice
+
+    old = issued_invoice(consumer, issued_on=date(2024, 1, 5), term=14)  # due 2024-01-19
+    paid_on = issued_invoice(consumer, amount="500.00", issued_on=date(2024, 1, 5), term=14)
+    payment_register(
+        organisation=organisation,
+        customer=consumer,
+        amount=Decimal("100.00"),
+        received_on=date(2025, 6, 1),
+        designated_invoice=paid_on,
+    )
+    issued_invoice(business, issued_on=date(2024, 1, 5), term=14)
+    alerts = limitation_alerts(organisation, date(2025, 10, 1))
+    assert [(invoice.number, result.last_day) for invoice, result in alerts] == [
+        (old.number, date(2026, 1, 19))
+    ]
+    assert alerts[0][1].days_left(date(2025, 10, 1)) == 110
+    # Past the last day it is listed as barred (the debtor must invoke it, art. 3:322 BW).
+    late = limitation_alerts(organisation, date(2026, 2, 1))
+    assert [invoice.number for invoice, _r in late] == [old.number]
+    assert late[0][1].is_barred(date(2026, 2, 1))
+
+
+def test_the_collection_page_lists_the_alerts(client_owner, consumer):
+    from datetime import date
+
+    from tests.factories import issued_invoice
+
+    old = issued_invoice(consumer, issued_on=date(2024, 1, 5), term=14)
+    page = client_owner.get(reverse("handover:index")).content.decode()
+    assert "Limitation ahead" in page
+    assert old.number in page  # barred since 2026-01-20 (two years, art. 7:28 BW)
+    assert "barred" in page
