@@ -46,6 +46,7 @@ DEMAND_KINDS = frozenset(
         "final_notice",
         "handover_notice",
         "plan_instalment_reminder",
+        "limitation_notice",
     }
 )
 REACHED = ("sent", "delivered")

@@ -28,7 +28,13 @@ from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 
 
-def _open_invoices(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[Invoice]:
+def _open_invoices(
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    today: date,
+    *,
+    allow_handed_over: bool = False,
+) -> list[Invoice]:
     """The chosen invoices, locked, checked to be the customer's, issued, open and overdue."""
     ids = sorted({invoice.pk for invoice in invoices})
     if not ids:
@@ -66,6 +72,8 @@ def _open_invoices(customer: Customer, invoices: Sequence[Invoice], today: date)
                     % {"number": invoice.number}
                 }
             )
+    if allow_handed_over:
+        return rows
     taken = list(
         HandoverClaim.objects.filter(invoice_id__in=ids, is_active=True)
         .select_related("invoice", "handover")
@@ -247,30 +255,17 @@ def handover_create(
     return handover
 
 
-def _notify(
-    handover: Handover,
-    rows: list[Invoice],
-    charge: charging.GroupCharge,
-    today: date,
-    actor: Any,
-) -> None:
-    """Queue the hand-over notice: by post where the customer has an address (email as the
-    fallback), else by email."""
-    from betaald.letters.models import Channel
-    from betaald.letters.services import message_queue
-
-    customer = handover.customer
+def _letter_context(
+    customer: Customer, rows: list[Invoice], charge: charging.GroupCharge, today: date
+) -> dict[str, Any]:
+    """The frozen context of a letter about these invoices (as the dunning letters have it):
+    amounts as strings, dates ISO."""
     organisation = customer.organisation
     by_invoice = {item.invoice_id: item for item in charge.invoices}
-    has_address = bool(
-        (customer.postal_street or customer.street) and (customer.postal_city or customer.city)
-    )
-    channel = Channel.LETTER if has_address else Channel.EMAIL
-    fallback = [Channel.EMAIL] if has_address and customer.email else []
-    rows_context = []
+    invoices = []
     for invoice in rows:
         item = by_invoice[invoice.pk]
-        rows_context.append(
+        invoices.append(
             {
                 "number": invoice.number,
                 "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
@@ -285,8 +280,7 @@ def _notify(
                 "payment_reference": invoice.payment_reference,
             }
         )
-    context: dict[str, Any] = {
-        "source": "handover",
+    return {
         "date": today.isoformat(),
         "organisation": {
             "name": organisation.display_name,
@@ -294,7 +288,7 @@ def _notify(
             "bic": organisation.bic,
         },
         "customer": {"number": customer.number, "name": customer.name, "kind": customer.kind},
-        "invoices": rows_context,
+        "invoices": invoices,
         "principal": str(charge.principal),
         "interest": str(charge.interest),
         "interest_kind": charge.interest_kind,
@@ -302,10 +296,40 @@ def _notify(
         "costs": charging.costs_context(charge.costs),
         "total": str(charge.total),
         "payment_reference": rows[0].payment_reference,
+    }
+
+
+def _by_post(customer: Customer) -> tuple[str, list[str]]:
+    """By post where the customer has an address (email as the fallback), else by email."""
+    from betaald.letters.models import Channel
+
+    has_address = bool(
+        (customer.postal_street or customer.street) and (customer.postal_city or customer.city)
+    )
+    if not has_address:
+        return Channel.EMAIL, []
+    return Channel.LETTER, [Channel.EMAIL] if customer.email else []
+
+
+def _notify(
+    handover: Handover,
+    rows: list[Invoice],
+    charge: charging.GroupCharge,
+    today: date,
+    actor: Any,
+) -> None:
+    """Queue the hand-over notice to the debtor."""
+    from betaald.letters.services import message_queue
+
+    customer = handover.customer
+    channel, fallback = _by_post(customer)
+    context = {
+        "source": "handover",
+        **_letter_context(customer, rows, charge, today),
         "handover": {"party": handover.party_name, "kind": handover.party_kind},
     }
     message_queue(
-        organisation=organisation,
+        organisation=customer.organisation,
         customer=customer,
         kind="handover_notice",
         channel=channel,
@@ -315,6 +339,43 @@ def _notify(
         invoices=rows,
         actor=actor,
     )
+
+
+@transaction.atomic
+def limitation_notice_send(
+    *, customer: Customer, invoices: Sequence[Invoice], actor: Any, today: date
+) -> Any:
+    """Queue a stuitingsbrief for these overdue invoices: a written, unambiguous reservation of
+    the right to payment that interrupts limitation once it reaches the debtor (art. 3:317
+    lid 1, 3:37 lid 3 BW), by post where an address is known. Once per customer, invoices and
+    day (a second call returns the same message)."""
+    from betaald.letters.services import message_queue
+
+    rows = _open_invoices(customer, invoices, today, allow_handed_over=True)
+    charge = charges_on(rows, today)
+    channel, fallback = _by_post(customer)
+    ids = "-".join(str(invoice.pk) for invoice in rows)
+    message, created = message_queue(
+        organisation=customer.organisation,
+        customer=customer,
+        kind="limitation_notice",
+        channel=channel,
+        fallback_channels=fallback,
+        context={"source": "limitation", **_letter_context(customer, rows, charge, today)},
+        unique_key=f"stuiting:{customer.pk}:{today.isoformat()}:{ids}",
+        invoices=rows,
+        actor=actor,
+    )
+    if created:
+        event_record(
+            name="handover.stuiting.queued",
+            organisation=customer.organisation,
+            actor=actor,
+            subject=message,
+            customer=customer,
+            after={"invoices": [invoice.number for invoice in rows], "channel": channel},
+        )
+    return message
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ app_name = "handover"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.index, name="index"),
     path("new/", views.create, name="create"),
+    path("stuiting/", views.limitation_notice, name="limitation_notice"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/dossier.zip", views.dossier_zip_download, name="dossier_zip"),

@@ -136,6 +136,33 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def limitation_notice(request: HttpRequest) -> HttpResponse:
+    """Send a stuitingsbrief for one invoice from the limitation alerts."""
+    organisation = writer_of(request)
+    raw = request.POST.get("invoice", "")
+    if not raw.isdigit():
+        raise Http404(_("Choose an invoice."))
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("customer"), pk=int(raw), organisation=organisation
+    )
+    try:
+        message = services.limitation_notice_send(
+            customer=invoice.customer, invoices=[invoice], actor=request.user, today=local_today()
+        )
+    except ValidationError as error:
+        for texts in error.message_dict.values():
+            for text in texts:
+                messages.error(request, text)
+    else:
+        messages.success(
+            request,
+            _("Stuitingsbrief for %(number)s queued (%(channel)s).")
+            % {"number": invoice.number, "channel": message.get_channel_display()},
+        )
+    return redirect("handover:index")
+
+
+@require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = writer_of(request)
     handover = get_object_or_404(_handovers(organisation), pk=pk)

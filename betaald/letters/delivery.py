@@ -74,6 +74,7 @@ PDF_BY_EMAIL = {
     MessageKind.FINAL_NOTICE,
     MessageKind.PLAN_CONFIRMATION,
     MessageKind.HANDOVER_NOTICE,
+    MessageKind.LIMITATION_NOTICE,
 }
 
 

@@ -26,6 +26,7 @@ class MessageKind(models.TextChoices):
     DISPUTE_DECISION = "dispute_decision", _("Decision on a dispute")
     SEPA_PRE_NOTIFICATION = "sepa_pre_notification", _("SEPA direct debit pre-notification")
     MANDATE_STOPPED = "mandate_stopped", _("Direct debit stopped")
+    LIMITATION_NOTICE = "limitation_notice", _("Reservation of rights (stuiting, art. 3:317 BW)")
 
 
 class Channel(models.TextChoices):

@@ -9,6 +9,7 @@ import json
 import zipfile
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.urls import reverse
@@ -264,3 +265,36 @@ def test_the_collection_page_lists_the_alerts(client_owner, consumer):
     assert "Limitation ahead" in page
     assert old.number in page  # barred since 2026-01-20 (two years, art. 7:28 BW)
     assert "barred" in page
+
+
+def test_a_stuitingsbrief_interrupts_limitation_once_received(client_owner, consumer, media):
+    """Art. 3:317 lid 1 BW: a written reservation of the right to payment interrupts
+    limitation once it reaches the debtor (art. 3:37 lid 3 BW; a posted letter on its
+    presumed day of receipt); the new two-year term (art. 7:28, 3:319 BW) runs from then."""
+    from datetime import date
+
+    from betaald.handover.selectors import claim_limitation
+    from tests.factories import issued_invoice
+    from tests.letters.conftest import pdf_text
+
+    old = issued_invoice(consumer, issued_on=date(2024, 1, 5), term=14)  # due 2024-01-19
+    day = date(2025, 12, 1)
+    before = claim_limitation(old)
+    assert before.last_day == date(2026, 1, 19)
+    with patch("betaald.handover.views.local_today", return_value=day):
+        response = client_owner.post(reverse("handover:limitation_notice"), {"invoice": old.pk})
+        client_owner.post(reverse("handover:limitation_notice"), {"invoice": old.pk})
+    assert response.status_code == 302
+    letter = Message.objects.get(kind="limitation_notice")  # once per day, not twice
+    assert letter.channel == "letter"
+    deliver_queued(day)
+    letter.refresh_from_db()
+    assert letter.status == "sent"
+    with letter.pdf.open("rb") as handle:
+        text = " ".join(pdf_text(handle.read()).split())
+    assert "3:317" in text
+    assert old.number in text
+    after = claim_limitation(old)
+    received = after.rows[-1].on  # the presumed day of receipt, after the posting day
+    assert received > day
+    assert after.last_day == received.replace(year=received.year + 2)
