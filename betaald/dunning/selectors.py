@@ -79,10 +79,13 @@ def charges_on(invoices: Sequence[Invoice], today: date) -> charging.GroupCharge
     to collection claims it: the open principal, interest from the day after the due date
     (wettelijke handelsrente between businesses, art. 6:119a BW; wettelijke rente for a
     consumer, art. 6:119 BW; or the agreed contractual rate) and the collection costs on the
-    summed principal (art. 6:96 lid 7 BW, or the agreed clause). A consumer owes interest and
-    costs only once the term of a 14-dagenbrief has passed (art. 6:96 lid 6 BW; the
-    project's convention for interest, see `charging.interest_first_day`); before that the
-    result claims the principal alone and says so in its warnings."""
+    summed principal (art. 6:96 lid 7 BW, or the agreed clause).
+
+    A consumer owes collection costs only for an invoice whose 14-dagenbrief's term has passed
+    (art. 6:96 lid 6 BW); by this project's convention interest too starts only then
+    (`charging.interest_first_day`). Each invoice is judged on its own: the costs run on the
+    principals of the invoices that qualify, the others are claimed at their principal and
+    the result says which in its warnings."""
     from betaald.dunning.services import _claim_input, _load_claims, _settle_state
 
     if not invoices:
@@ -93,51 +96,62 @@ def charges_on(invoices: Sequence[Invoice], today: date) -> charging.GroupCharge
     claims = _load_claims([invoice.pk for invoice in invoices], book)
     for claim in claims:
         _settle_state(claim, today)
-    debtor_kind = (
-        core.DebtorKind.CONSUMER
-        if customer.kind == CustomerKind.CONSUMER
-        else core.DebtorKind.BUSINESS
-    )
+    consumer = customer.kind == CustomerKind.CONSUMER
+    debtor_kind = core.DebtorKind.CONSUMER if consumer else core.DebtorKind.BUSINESS
     charges = core.Charges(
         interest_from=core.InterestFrom.DUE_DATE,
         interest_kind=charging.statutory_kind(debtor_kind),
         costs=core.CostsBasis.BIK,
     )
-    warnings: list[str] = []
-    if debtor_kind is core.DebtorKind.CONSUMER:
-        passed = [
-            c.state.fourteen_day_costs_due_from
+    charged, bare = list(claims), []
+    if consumer:
+        charged = [
+            c
             for c in claims
             if c.state.fourteen_day_costs_due_from is not None
             and c.state.fourteen_day_costs_due_from <= today
         ]
-        if len(passed) < len(claims):
-            charges = core.NO_CHARGES
-            warnings.append(
-                _(
-                    "A consumer owes collection costs and interest only after the term of a "
-                    "14-dagenbrief (art. 6:96 lid 6 BW); not every invoice has had one."
-                )
-            )
-    step = core.Step(
-        code="handover",
-        name="Hand-over to collection",
-        offset_days=0,
-        kind=core.MessageKind.HANDOVER_NOTICE,
-        channels=(core.Channel.LETTER,),
-        charges=charges,
+        bare = [c for c in claims if c not in charged]
+
+    def group(part: list[Any], step_charges: core.Charges) -> charging.GroupCharge:
+        step = core.Step(
+            code="handover",
+            name="Hand-over to collection",
+            offset_days=0,
+            kind=core.MessageKind.HANDOVER_NOTICE,
+            channels=(core.Channel.LETTER,),
+            charges=step_charges,
+        )
+        return charging.group_charges(
+            step,
+            [_claim_input(claim) for claim in part],
+            today=today,
+            debtor_kind=debtor_kind,
+            vat_applies=not organisation.can_deduct_vat,
+            terms=claims[0].terms,
+        )
+
+    if not bare:
+        return group(charged, charges)
+    without = group(bare, core.NO_CHARGES)
+    numbers = ", ".join(c.invoice.number for c in bare)
+    warning = _(
+        "No collection costs for invoices %(numbers)s: a consumer owes them only after the "
+        "term of a 14-dagenbrief has passed (art. 6:96 lid 6 BW), and by this project's "
+        "convention interest only from then on."
+    ) % {"numbers": numbers}
+    if not charged:
+        return replace(without, warnings=(*without.warnings, warning))
+    with_charges = group(charged, charges)
+    order = {claim.invoice.pk: index for index, claim in enumerate(claims)}
+    items = sorted(
+        (*with_charges.invoices, *without.invoices), key=lambda item: order[item.invoice_id]
     )
-    charge = charging.group_charges(
-        step,
-        [_claim_input(claim) for claim in claims],
-        today=today,
-        debtor_kind=debtor_kind,
-        vat_applies=not organisation.can_deduct_vat,
-        terms=claims[0].terms,
+    return replace(
+        with_charges,
+        invoices=tuple(items),
+        warnings=(*with_charges.warnings, *without.warnings, warning),
     )
-    if warnings:
-        charge = replace(charge, warnings=(*charge.warnings, *warnings))
-    return charge
 
 
 def estimate(

@@ -2022,10 +2022,19 @@ def hold_add(
 
 
 @transaction.atomic
-def hold_release(*, hold: Hold, actor: Any, reason: str, today: date) -> Hold:
+def hold_release(
+    *, hold: Hold, actor: Any, reason: str, today: date, handover_withdrawn: bool = False
+) -> Hold:
+    """Resume dunning. The hold of a hand-over is released only by withdrawing the hand-over
+    (`betaald.handover.services.handover_withdraw`): releasing it alone would remind a debtor
+    whose claim the agency, bailiff or lawyer is collecting."""
     hold = Hold.objects.select_for_update().get(pk=hold.pk)
     if hold.released_at is not None:
         return hold
+    if hold.kind == HoldKind.HANDOVER and not handover_withdrawn:
+        raise ValidationError(
+            {"hold": _("This invoice is handed over for collection: withdraw the hand-over.")}
+        )
     hold.released_at = timezone.now()
     hold.released_reason = reason.strip()
     hold.save(update_fields=["released_at", "released_reason"])

@@ -248,10 +248,19 @@ def hold_add(request: HttpRequest, pk: int) -> HttpResponse:
 def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = writer_of(request)
     hold = get_object_or_404(Hold, pk=pk, organisation=organisation)
-    services.hold_release(
-        hold=hold, actor=request.user, reason=request.POST.get("reason", ""), today=local_today()
-    )
-    messages.success(request, _("The hold was released."))
+    try:
+        services.hold_release(
+            hold=hold,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            today=local_today(),
+        )
+    except ValidationError as error:
+        for texts in error.message_dict.values():
+            for text in texts:
+                messages.error(request, text)
+    else:
+        messages.success(request, _("The hold was released."))
     return _back(request, "dunning:index")
 
 

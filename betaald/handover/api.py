@@ -111,7 +111,6 @@ def handover_list(request: HttpRequest) -> list[dict[str, Any]]:
 def handover_post(request: HttpRequest, payload: HandoverIn) -> Any:
     """Hand these overdue invoices of one customer over: the claim is frozen today, dunning
     pauses and the debtor gets the hand-over notice."""
-    from betaald.web.access import local_today
 
     require_writer(request)
     organisation = organisation_of(request)
@@ -119,7 +118,22 @@ def handover_post(request: HttpRequest, payload: HandoverIn) -> Any:
     invoices = list(invoices_for(organisation).filter(pk__in=payload.invoice_ids))
     if len(invoices) != len(set(payload.invoice_ids)):
         raise ValidationError({"invoice_ids": "an invoice does not exist in your organisation"})
-    handover = handover_create(
+    try:
+        handover = _create(request, payload, customer, invoices)
+    except ValidationError as error:
+        # The service names its field `invoices`; the API's is `invoice_ids`.
+        if hasattr(error, "error_dict") and "invoices" in error.error_dict:
+            error.error_dict["invoice_ids"] = error.error_dict.pop("invoices")
+        raise
+    return Status(201, _out(handover))
+
+
+def _create(
+    request: HttpRequest, payload: HandoverIn, customer: Customer, invoices: list[Any]
+) -> Handover:
+    from betaald.web.access import local_today
+
+    return handover_create(
         customer=customer,
         invoices=invoices,
         party_kind=payload.party_kind.value,
@@ -134,7 +148,6 @@ def handover_post(request: HttpRequest, payload: HandoverIn) -> Any:
         actor=request.user,
         today=local_today(),
     )
-    return Status(201, _out(handover))
 
 
 @router.get("/handovers/{handover_id}", response={200: HandoverOut, **ERRORS})

@@ -16,6 +16,7 @@ import zipfile
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy
 
@@ -203,11 +204,23 @@ def _contract(handover: Handover) -> dict[str, Any] | None:
     }
 
 
+#: What the dossier shows of the outbox: messages sent, delivered, or on their way.
+SHOWN_STATUSES = ("queued", "rendering", "sent", "delivered")
+
+
 def _messages(handover: Handover) -> list[Any]:
+    """The messages about the handed-over invoices (not the customer's other invoices)."""
     from betaald.letters.models import Message
 
+    ids = list(handover.claims.values_list("invoice_id", flat=True))
     return list(
-        Message.objects.filter(organisation=handover.organisation, customer=handover.customer)
+        Message.objects.filter(
+            organisation=handover.organisation,
+            customer=handover.customer,
+            invoices__in=ids,
+            status__in=SHOWN_STATUSES,
+        )
+        .distinct()
         .prefetch_related("invoices")
         .order_by("created_at", "id")
     )
@@ -274,7 +287,7 @@ def dossier_data(handover: Handover) -> dict[str, Any]:
             "interest_kind": handover.interest_kind,
             "interest_kind_label": str(INTEREST_KINDS.get(handover.interest_kind, "")),
             "costs": str(handover.costs),
-            "costs_vat_charged": not organisation.can_deduct_vat,
+            "costs_vat_charged": not organisation.can_deduct_vat and handover.costs > 0,
             "total": str(total),
             "yearly_rate_percent": str(handover.rate_percent),
             "court": court.value,
@@ -381,17 +394,21 @@ def dossier_zip(handover: Handover) -> bytes:
             invoice = claim.invoice
             archive.writestr(f"invoices/{invoice.number}.pdf", _invoice_pdf(invoice))
             archive.writestr(f"invoices/{ubl_filename(invoice)}", invoice_ubl(invoice))
+        # The audit trail of the handed-over invoices, without staff names or internal notes.
+        ids = list(handover.claims.values_list("invoice_id", flat=True))
         events = [
             {
                 "occurred_at": event.occurred_at.isoformat(),
                 "event": event.name,
-                "actor": event.actor_label,
                 "invoice": event.invoice.number if event.invoice else "",
                 "before": json.dumps(event.before, ensure_ascii=False) if event.before else "",
                 "after": json.dumps(event.after, ensure_ascii=False) if event.after else "",
-                "message": event.message,
             }
-            for event in Event.objects.filter(customer=handover.customer)
+            for event in Event.objects.filter(organisation=handover.organisation)
+            .filter(
+                Q(invoice_id__in=ids)
+                | Q(subject_type="handover.handover", subject_id=str(handover.pk))
+            )
             .select_related("invoice")
             .order_by("occurred_at", "id")
         ]

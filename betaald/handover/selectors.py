@@ -8,8 +8,10 @@ Stuiting acts taken from the record:
   as the 14-dagenbrief, `core.calendar.presumed_receipt`), an email only with proof of
   delivery (a delivery report), on the day it was sent. An email without that proof is left
   out: the last day shown is then the earlier, safe one;
-- **acknowledgement** (art. 3:318 BW): a payment towards the invoice (a part payment), a
-  promise to pay it, a payment plan for it.
+- **acknowledgement** (art. 3:318 BW): a payment the debtor designated to the invoice (a part
+  payment with its number or betalingskenmerk; money the creditor allocated itself under
+  art. 6:43 BW is not the debtor acknowledging this invoice, so it is left out: the safe
+  side), a promise to pay it, a payment plan for it.
 
 A consumer's claim is given the two-year term of a consumer sale (art. 7:28 BW): betaald does
 not know whether an invoice is for goods or for services (five years), and the shorter term
@@ -85,7 +87,9 @@ def interruptions_for(invoice: Any) -> list[Interruption]:
             continue
         found.append(Interruption(reached, InterruptionKind.WRITTEN_DEMAND, note))
     for received_on, amount in (
-        Allocation.objects.filter(invoice=invoice, payment__isnull=False, amount__gt=0)
+        Allocation.objects.filter(
+            invoice=invoice, payment__designated_invoice=invoice, amount__gt=0
+        )
         .values_list("payment__received_on", "amount")
         .order_by("payment__received_on")
     ):

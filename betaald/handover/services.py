@@ -4,12 +4,14 @@ withdraw (dunning resumes). See docs/algorithms/handover.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +24,7 @@ from betaald.dunning import charges as charging
 from betaald.dunning.models import HoldKind
 from betaald.dunning.report_display import warning_text
 from betaald.dunning.selectors import charges_on
-from betaald.dunning.services import dunning_refresh_invoices, hold_add, hold_release
+from betaald.dunning.services import hold_add, hold_release
 from betaald.handover.models import Handover, HandoverClaim, HandoverStatus, PartyKind
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
@@ -39,14 +41,15 @@ def _open_invoices(
     ids = sorted({invoice.pk for invoice in invoices})
     if not ids:
         raise ValidationError({"invoices": _("Choose at least one open invoice.")})
+    # Lock the invoices first (two hand-overs of one invoice cannot both pass the checks),
+    # then read them with their open amount.
+    list(Invoice.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
     rows = list(
         invoices_for(customer.organisation)
         .filter(pk__in=ids)
         .select_related("organisation", "customer")
         .order_by("due_on", "pk")
     )
-    # Lock the invoices so that two hand-overs of the same invoice cannot both pass the check.
-    list(Invoice.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
     if len(rows) != len(ids):
         raise ValidationError({"invoices": _("An invoice belongs to another organisation.")})
     for invoice in rows:
@@ -89,6 +92,65 @@ def _open_invoices(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    """One invoice as a hand-over claims it: what is still owed of each component."""
+
+    invoice: Invoice
+    principal: Decimal
+    interest: Decimal
+    interest_from: date | None
+    costs: Decimal  # collection costs incl. VAT and any late fee
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest + self.costs
+
+
+def freeze(rows: list[Invoice], charge: charging.GroupCharge) -> tuple[list[Frozen], Decimal]:
+    """Each invoice's claim, less what the debtor already paid towards its costs and interest
+    (payments settle costs, then interest, then principal: art. 6:44 lid 1 BW), never below
+    zero; and the VAT part of the costs. The interest runs on today's open principal; interest
+    on principal already paid off is not claimed (the safe side: the party can claim more
+    with a full rentenota, never less)."""
+    from django.db.models import Sum
+
+    from betaald.payments.models import Allocation, Component
+
+    by_invoice = {item.invoice_id: item for item in charge.invoices}
+    paid: dict[tuple[int, str], Decimal] = {
+        (row["invoice_id"], row["component"]): row["amount"]
+        for row in Allocation.objects.filter(
+            invoice_id__in=[invoice.pk for invoice in rows],
+            component__in=[Component.COSTS, Component.INTEREST],
+        )
+        .values("invoice_id", "component")
+        .annotate(amount=Sum("amount"))
+    }
+    frozen = []
+    charged = ZERO
+    for invoice in rows:
+        item = by_invoice[invoice.pk]
+        costs = round_cents(item.costs + item.costs_vat + item.late_fee)
+        charged += costs
+        frozen.append(
+            Frozen(
+                invoice=invoice,
+                principal=round_cents(item.principal),
+                interest=max(
+                    ZERO,
+                    round_cents(item.interest) - paid.get((invoice.pk, Component.INTEREST), ZERO),
+                ),
+                interest_from=item.interest_from,
+                costs=max(ZERO, costs - paid.get((invoice.pk, Component.COSTS), ZERO)),
+            )
+        )
+    vat = charge.costs.vat if charge.costs is not None else ZERO
+    costs_left = sum((f.costs for f in frozen), ZERO)
+    vat_left = round_cents(vat * costs_left / charged) if charged > 0 else ZERO
+    return frozen, min(vat_left, costs_left)
+
+
 def yearly_rate(charge: charging.GroupCharge, customer: Customer, today: date) -> Decimal:
     """The yearly percentage the claim goes on bearing: the agreed contractual rate, or the
     statutory rate of the debtor's class today (art. 6:119 / 6:119a BW)."""
@@ -101,10 +163,8 @@ def yearly_rate(charge: charging.GroupCharge, customer: Customer, today: date) -
     return rate_on(charging.rate_table(kind).unbounded(), today)
 
 
-def _check_party(
-    customer: Customer, party_kind: str, party_name: str, justis_number: str
-) -> list[str]:
-    """Refusals on the party; returns warnings that do not refuse."""
+def _check_party(customer: Customer, party_kind: str, party_name: str, justis_number: str) -> None:
+    """Refuse a party that cannot take the claim, on its field."""
     errors: dict[str, str] = {}
     if party_kind not in PartyKind.values:
         errors["party_kind"] = _("Choose an agency, a bailiff or a lawyer.")
@@ -122,7 +182,6 @@ def _check_party(
         )
     if errors:
         raise ValidationError(errors)
-    return []
 
 
 @transaction.atomic
@@ -151,7 +210,7 @@ def handover_create(
     _check_party(customer, party_kind, party_name, justis_number)
     rows = _open_invoices(customer, invoices, today)
     charge = charges_on(rows, today)
-    by_invoice = {item.invoice_id: item for item in charge.invoices}
+    frozen, costs_vat = freeze(rows, charge)
     warnings = [warning_text(str(w)) for w in charge.warnings]
     if attachment_requested and party_kind != PartyKind.LAWYER:
         warnings.append(
@@ -169,10 +228,9 @@ def handover_create(
                 "(art. 718 Rv)."
             )
         )
-    # Amounts read from SQL sums can carry more decimal places than cents (SQLite).
-    principal = round_cents(charge.principal)
-    interest = round_cents(charge.interest + charge.late_fee)
-    costs = round_cents(charge.costs_total)
+    principal = sum((f.principal for f in frozen), ZERO)
+    interest = sum((f.interest for f in frozen), ZERO)
+    costs = sum((f.costs for f in frozen), ZERO)
     total = principal + interest + costs
     rate = yearly_rate(charge, customer, today)
     handover = Handover(
@@ -202,8 +260,8 @@ def handover_create(
     )
     handover.full_clean()
     handover.save()
-    for invoice in rows:
-        item = by_invoice[invoice.pk]
+    for figures in frozen:
+        invoice = figures.invoice
         hold = hold_add(
             customer=customer,
             kind=HoldKind.HANDOVER,
@@ -215,10 +273,10 @@ def handover_create(
         claim = HandoverClaim(
             handover=handover,
             invoice=invoice,
-            principal=round_cents(item.principal),
-            interest=round_cents(item.interest + item.late_fee),
-            interest_from=item.interest_from,
-            costs=round_cents(item.costs + item.costs_vat),
+            principal=figures.principal,
+            interest=figures.interest,
+            interest_from=figures.interest_from,
+            costs=figures.costs,
             hold=hold,
         )
         try:
@@ -250,37 +308,75 @@ def handover_create(
         },
         message=note,
     )
-    if notify_debtor:
-        _notify(handover, rows, charge, today, actor)
+    _close_proposals(customer, rows, actor)
+    if notify_debtor and not _told_already(rows):
+        _notify(handover, frozen, charge, costs_vat, today, actor)
     return handover
 
 
-def _letter_context(
-    customer: Customer, rows: list[Invoice], charge: charging.GroupCharge, today: date
-) -> dict[str, Any]:
-    """The frozen context of a letter about these invoices (as the dunning letters have it):
-    amounts as strings, dates ISO."""
-    organisation = customer.organisation
-    by_invoice = {item.invoice_id: item for item in charge.invoices}
-    invoices = []
-    for invoice in rows:
-        item = by_invoice[invoice.pk]
-        invoices.append(
-            {
-                "number": invoice.number,
-                "issued_on": invoice.issued_on.isoformat() if invoice.issued_on else None,
-                "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
-                "days_overdue": (today - invoice.due_on).days if invoice.due_on else 0,
-                "total": str(invoice.total),
-                "principal": str(item.principal),
-                "interest": str(item.interest),
-                "interest_from": item.interest_from.isoformat() if item.interest_from else None,
-                "late_fee": str(item.late_fee),
-                "costs": str(item.costs + item.costs_vat),
-                "payment_reference": invoice.payment_reference,
-            }
+def _close_proposals(customer: Customer, rows: list[Invoice], actor: Any) -> None:
+    """The dunning engine's open hand-over proposals for this customer are done now."""
+    from betaald.dunning.models import CallTask, TaskKind, TaskOutcome
+
+    ids = [invoice.pk for invoice in rows]
+    tasks = CallTask.objects.filter(
+        customer=customer, kind=TaskKind.HANDOVER, closed_at__isnull=True
+    ).filter(Q(invoice__isnull=True) | Q(invoice_id__in=ids))
+    for task in tasks:
+        task.outcome = TaskOutcome.DONE
+        task.closed_at = timezone.now()
+        task.note = (task.note + "\n" if task.note else "") + _("Handed over.")
+        task.save(update_fields=["outcome", "closed_at", "note"])
+        event_record(
+            name="dunning.task.closed",
+            organisation=customer.organisation,
+            actor=actor,
+            subject=task,
+            customer=customer,
+            after={"outcome": TaskOutcome.DONE, "by": "handover"},
         )
-    return {
+
+
+def _told_already(rows: list[Invoice]) -> bool:
+    """Whether a hand-over notice about every one of these invoices is already on its way or
+    sent (the consumer policy's hand-over step sends one): the debtor is not told twice."""
+    from betaald.letters.models import Message, MessageStatus
+
+    told = set(
+        Message.objects.filter(invoices__in=rows, kind="handover_notice")
+        .exclude(status__in=[MessageStatus.FAILED, MessageStatus.CANCELLED])
+        .values_list("invoices", flat=True)
+    )
+    return all(invoice.pk in told for invoice in rows)
+
+
+def _letter_context(
+    customer: Customer,
+    frozen: list[Frozen],
+    charge: charging.GroupCharge,
+    costs_vat: Decimal,
+    today: date,
+) -> dict[str, Any]:
+    """The frozen context of a letter about these invoices, from the hand-over's figures
+    (amounts as strings, dates ISO; costs incl. VAT and any late fee)."""
+    organisation = customer.organisation
+    invoices = [
+        {
+            "number": f.invoice.number,
+            "issued_on": f.invoice.issued_on.isoformat() if f.invoice.issued_on else None,
+            "due_on": f.invoice.due_on.isoformat() if f.invoice.due_on else None,
+            "days_overdue": (today - f.invoice.due_on).days if f.invoice.due_on else 0,
+            "total": str(f.invoice.total),
+            "principal": str(f.principal),
+            "interest": str(f.interest),
+            "interest_from": f.interest_from.isoformat() if f.interest_from else None,
+            "late_fee": "0.00",
+            "costs": str(f.costs),
+            "payment_reference": f.invoice.payment_reference,
+        }
+        for f in frozen
+    ]
+    context: dict[str, Any] = {
         "date": today.isoformat(),
         "organisation": {
             "name": organisation.display_name,
@@ -289,14 +385,18 @@ def _letter_context(
         },
         "customer": {"number": customer.number, "name": customer.name, "kind": customer.kind},
         "invoices": invoices,
-        "principal": str(charge.principal),
-        "interest": str(charge.interest),
+        "principal": str(sum((f.principal for f in frozen), ZERO)),
+        "interest": str(sum((f.interest for f in frozen), ZERO)),
         "interest_kind": charge.interest_kind,
-        "late_fee": str(charge.late_fee),
-        "costs": charging.costs_context(charge.costs),
-        "total": str(charge.total),
-        "payment_reference": rows[0].payment_reference,
+        "late_fee": "0.00",
+        "costs": str(sum((f.costs for f in frozen), ZERO)),
+        "costs_vat": str(costs_vat),
+        "total": str(sum((f.total for f in frozen), ZERO)),
+        "payment_reference": frozen[0].invoice.payment_reference,
     }
+    if charge.terms is not None:
+        context["contract"] = charge.terms.context()
+    return context
 
 
 def _by_post(customer: Customer) -> tuple[str, list[str]]:
@@ -313,8 +413,9 @@ def _by_post(customer: Customer) -> tuple[str, list[str]]:
 
 def _notify(
     handover: Handover,
-    rows: list[Invoice],
+    frozen: list[Frozen],
     charge: charging.GroupCharge,
+    costs_vat: Decimal,
     today: date,
     actor: Any,
 ) -> None:
@@ -325,7 +426,7 @@ def _notify(
     channel, fallback = _by_post(customer)
     context = {
         "source": "handover",
-        **_letter_context(customer, rows, charge, today),
+        **_letter_context(customer, frozen, charge, costs_vat, today),
         "handover": {"party": handover.party_name, "kind": handover.party_kind},
     }
     message_queue(
@@ -336,7 +437,7 @@ def _notify(
         fallback_channels=fallback,
         context=context,
         unique_key=f"handover:{handover.pk}:notice",
-        invoices=rows,
+        invoices=[f.invoice for f in frozen],
         actor=actor,
     )
 
@@ -353,6 +454,7 @@ def limitation_notice_send(
 
     rows = _open_invoices(customer, invoices, today, allow_handed_over=True)
     charge = charges_on(rows, today)
+    frozen, costs_vat = freeze(rows, charge)
     channel, fallback = _by_post(customer)
     ids = "-".join(str(invoice.pk) for invoice in rows)
     message, created = message_queue(
@@ -361,7 +463,10 @@ def limitation_notice_send(
         kind="limitation_notice",
         channel=channel,
         fallback_channels=fallback,
-        context={"source": "limitation", **_letter_context(customer, rows, charge, today)},
+        context={
+            "source": "limitation",
+            **_letter_context(customer, frozen, charge, costs_vat, today),
+        },
         unique_key=f"stuiting:{customer.pk}:{today.isoformat()}:{ids}",
         invoices=rows,
         actor=actor,
@@ -395,8 +500,13 @@ def handover_withdraw(*, handover: Handover, reason: str, actor: Any, today: dat
     HandoverClaim.objects.filter(handover=handover).update(is_active=False)
     for claim in claims:
         if claim.hold is not None:
-            hold_release(hold=claim.hold, actor=actor, reason=reason, today=today)
-    dunning_refresh_invoices(invoice_ids=[c.invoice_id for c in claims], today=today)
+            hold_release(
+                hold=claim.hold,
+                actor=actor,
+                reason=reason,
+                today=today,
+                handover_withdrawn=True,
+            )
     event_record(
         name="handover.handover.withdrawn",
         organisation=handover.organisation,

@@ -107,3 +107,19 @@ def test_a_reader_cannot_hand_over_and_another_organisation_sees_nothing(organis
     assert stranger.get("/api/v1/handovers").json() == []
     other = stranger.post("/api/v1/handovers", payload, content_type="application/json")
     assert other.status_code == 404
+
+
+def test_a_second_hand_over_names_the_api_field(api, business):
+    invoice = invoice_for(business)
+    payload = {
+        "customer_id": business.pk,
+        "invoice_ids": [invoice.pk],
+        "party_kind": "bailiff",
+        "party_name": "Van Dam",
+    }
+    assert api.post("/api/v1/handovers", payload, content_type="application/json").status_code == (
+        201
+    )
+    again = api.post("/api/v1/handovers", payload, content_type="application/json")
+    assert again.status_code == 422
+    assert [e["field"] for e in again.json()["errors"]] == ["invoice_ids"]

@@ -56,6 +56,7 @@ def handed_over(business):
         amount=Decimal("210.00"),
         received_on=DUE + timedelta(days=3),
         counterparty_iban="NL02RABO0123456789",
+        designated_invoice=invoice,
     )
     day = DUE
     while day < DUE + timedelta(days=42):
@@ -298,3 +299,19 @@ def test_a_stuitingsbrief_interrupts_limitation_once_received(client_owner, cons
     received = after.rows[-1].on  # the presumed day of receipt, after the posting day
     assert received > day
     assert after.last_day == received.replace(year=received.year + 2)
+
+
+def test_the_dossier_holds_only_the_handed_over_invoices(handed_over, business):
+    """A third party gets what concerns the claims handed over: not the customer's other
+    invoices' letters or audit trail, and no staff names or internal notes."""
+    from betaald.handover.dossier import dossier_zip
+
+    other = invoice_for(business)
+    other_event = f"invoice {other.number}"
+    archive = zipfile.ZipFile(io.BytesIO(dossier_zip(handed_over)))
+    data = json.loads(archive.read("dossier.json"))
+    assert all(other.number not in m["invoices"].split() for m in data["messages"])
+    audit = archive.read("audit.csv").decode()
+    assert other.number not in audit, other_event
+    assert audit.splitlines()[0] == "occurred_at,event,invoice,before,after"
+    assert "handover.handover.created" in audit

@@ -231,3 +231,107 @@ def test_an_invoice_not_yet_overdue_cannot_be_handed_over(business):
     with pytest.raises(ValidationError) as error:
         hand_over(business, [invoice], today=DUE)
     assert "not overdue" in str(error.value.message_dict["invoices"])
+
+
+def test_costs_and_interest_already_paid_are_not_claimed_again(business):
+    """Art. 6:44 lid 1 BW: what the debtor paid towards costs and interest is not owed again.
+    The ledger books payments on the principal; costs and interest allocations come from
+    imported books, written here as rows."""
+    from betaald.payments.models import Allocation, Payment
+
+    invoice = invoice_for(business)
+    payment = Payment.objects.create(
+        organisation=business.organisation,
+        customer=business,
+        received_on=DUE + timedelta(days=20),
+        amount=D("50.00"),
+    )
+    for component, amount in (("costs", D("40.00")), ("interest", D("10.00"))):
+        Allocation.objects.create(
+            organisation=business.organisation,
+            invoice=invoice,
+            payment=payment,
+            component=component,
+            amount=amount,
+            allocated_on=payment.received_on,
+        )
+    handover = hand_over(business, [invoice])
+    claim = handover.claims.get()
+    assert claim.costs == D("141.50")  # 181.50 less 40.00 paid
+    assert claim.interest == D("3.80")  # 13.80 less 10.00 paid
+    assert handover.total == D("1355.30")
+    notice = Message.objects.get(kind="handover_notice")
+    assert notice.context["total"] == "1355.30"  # the debtor is told what the party claims
+    assert notice.context["costs"] == "141.50"
+
+
+def test_a_consumer_pays_costs_only_on_invoices_after_their_fourteen_day_letter(consumer):
+    """Art. 6:96 lid 6 BW per invoice: the invoice whose 14-dagenbrief's term has passed
+    carries BIK on its own principal (15 % of 1210.00 = 181.50) and interest; the newer
+    invoice without one is claimed at its principal, and the warning names it."""
+    from betaald.dunning.models import DunningState
+
+    first = invoice_for(consumer)
+    day = DUE
+    while day < HANDOVER_DAY + timedelta(days=30):
+        dunning_run(organisation=consumer.organisation, today=day)
+        day += timedelta(days=1)
+    assert DunningState.objects.get(invoice=first).fourteen_day_costs_due_from is not None
+    from tests.factories import issued_invoice
+
+    second = issued_invoice(consumer, amount="500.00", issued_on=day - timedelta(days=20))
+    handover = hand_over(consumer, [first, second], today=day)
+    claims = {c.invoice_id: c for c in handover.claims.all()}
+    assert claims[first.pk].costs == D("181.50")
+    assert claims[first.pk].interest > 0
+    assert claims[second.pk].costs == D("0.00")
+    assert claims[second.pk].interest == D("0.00")
+    assert any(second.number in w and "6:96 lid 6" in w for w in handover.warnings)
+
+
+def test_dunning_cannot_release_a_hand_over_hold_on_its_own(business):
+    from betaald.dunning.services import hold_release
+
+    invoice = invoice_for(business)
+    hand_over(business, [invoice])
+    hold = Hold.objects.get(invoice=invoice)
+    with pytest.raises(ValidationError) as error:
+        hold_release(hold=hold, actor=None, reason="oops", today=HANDOVER_DAY)
+    assert "withdraw the hand-over" in str(error.value)
+    hold.refresh_from_db()
+    assert hold.released_at is None
+
+
+def test_the_debtor_is_not_told_twice_and_the_proposal_task_closes(consumer):
+    """The consumer policy's hand-over step already sends a hand-over notice and opens a
+    proposal task; handing over then sends no second notice and closes the task."""
+    from betaald.dunning.models import CallTask, TaskKind
+    from betaald.dunning.services import executions_approve
+
+    invoice = invoice_for(consumer)
+    day = DUE
+    while day < DUE + timedelta(days=120):
+        dunning_run(organisation=consumer.organisation, today=day)
+        pending = list(
+            StepExecution.objects.filter(status="awaiting_approval").values_list("pk", flat=True)
+        )
+        if pending:
+            executions_approve(
+                organisation=consumer.organisation, execution_ids=pending, actor=None, today=day
+            )
+        day += timedelta(days=1)
+    assert Message.objects.filter(kind="handover_notice", invoices=invoice).count() == 1
+    assert CallTask.objects.filter(kind=TaskKind.HANDOVER, closed_at__isnull=True).exists()
+    hand_over(consumer, [invoice], today=day)
+    assert Message.objects.filter(kind="handover_notice", invoices=invoice).count() == 1
+    assert not CallTask.objects.filter(kind=TaskKind.HANDOVER, closed_at__isnull=True).exists()
+
+
+def test_another_organisations_invoice_is_refused_by_the_service(business):
+    from tests.factories import CustomerFactory
+
+    stranger = CustomerFactory()
+    theirs = invoice_for(stranger)
+    with pytest.raises(ValidationError) as error:
+        hand_over(business, [theirs])
+    assert "another organisation" in str(error.value.message_dict["invoices"])
