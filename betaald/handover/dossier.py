@@ -81,10 +81,57 @@ def known_ibans(handover: Handover) -> list[dict[str, str]]:
     return [{"iban": iban, "source": source} for iban, source in sorted(found.items())]
 
 
+def _interest_rows(handover: Handover, claim: Any) -> dict[str, Any]:
+    """How a claim's statutory interest was computed (the rentenota a summons needs): each
+    interest year with its capitalisation (art. 6:119 lid 2, 6:119a lid 3 BW) and each rate
+    period with its percentage. Contractual interest: the agreed rate only."""
+    from betaald.core.interest import statutory_interest
+    from betaald.dunning.charges import rate_table
+
+    if claim.interest_from is None or claim.interest_from > handover.handed_over_on:
+        return {"years": [], "rates": []}
+    if handover.interest_kind not in ("statutory", "commercial"):
+        return {"years": [], "rates": [], "contractual_rate": str(handover.rate_percent)}
+    table = rate_table(handover.interest_kind).unbounded()
+    result = statutory_interest(
+        claim.principal, claim.interest_from, handover.handed_over_on, table
+    )
+    return {
+        "convention": "docs/algorithms/interest.md: daily interest = base x rate / 365; "
+        "first and last day included; unpaid interest added to the base each year",
+        "years": [
+            {
+                "from": year.first_day.isoformat(),
+                "to": year.last_day.isoformat(),
+                "interest": str(year.interest),
+                "capitalised": year.capitalised,
+            }
+            for year in result.years
+        ],
+        "rates": [
+            {
+                "from": part.first_day.isoformat(),
+                "to": part.last_day.isoformat(),
+                "percent": str(part.percent),
+                "base": str(part.base),
+            }
+            for part in result.segments
+        ],
+    }
+
+
 def _claims(handover: Handover) -> list[dict[str, Any]]:
+    from betaald.dunning.models import DunningState
+
+    states = dict(
+        DunningState.objects.filter(
+            invoice_id__in=handover.claims.values("invoice_id")
+        ).values_list("invoice_id", "fourteen_day_costs_due_from")
+    )
     rows = []
     for claim in handover.claims.select_related("invoice").order_by("invoice__due_on", "id"):
         invoice = claim.invoice
+        costs_due_from = states.get(invoice.pk)
         rows.append(
             {
                 "invoice": invoice.number,
@@ -98,6 +145,8 @@ def _claims(handover: Handover) -> list[dict[str, Any]]:
                 "interest_until": handover.handed_over_on.isoformat(),
                 "costs": str(claim.costs),
                 "total": str(claim.total),
+                "fourteen_day_costs_due_from": _iso(costs_due_from),
+                "interest_calculation": _interest_rows(handover, claim),
             }
         )
     return rows

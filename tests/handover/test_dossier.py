@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from unittest.mock import patch
@@ -104,6 +105,13 @@ def test_the_zip_holds_the_whole_dossier(handed_over):
         "justis_number": "",
     }
     assert data["claim"]["principal"] == "1000.00"  # 1210.00 less the part payment
+    # The rentenota behind the interest: its years add up to the interest claimed, at the
+    # commercial rate of the period (art. 6:119a BW; 10.15 % since 2025-07-01).
+    calculation = data["claim"]["claims"][0]["interest_calculation"]
+    assert sum(Decimal(y["interest"]) for y in calculation["years"]) == Decimal(
+        data["claim"]["claims"][0]["interest"]
+    )
+    assert {Decimal(r["percent"]) for r in calculation["rates"]} == {Decimal("10.15")}
     assert data["claim"]["total"] == str(handed_over.total)
     assert data["claim"]["court"] == "kantonrechter"
     assert data["claim"]["appeal_possible"] is False  # art. 332 Rv: not above EUR 1,750
@@ -140,7 +148,11 @@ def test_the_limitation_counts_the_part_payment_and_the_reminders(handed_over):
 def test_the_summary_pdf_reads_as_a_dossier(handed_over, settings):
     from betaald.handover.dossier import dossier_pdf
 
-    text = pdf_text(dossier_pdf(handed_over))
+    content = dossier_pdf(handed_over)
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "handover-dossier.pdf").write_bytes(content)  # to look at (pdftoppm)
+    text = pdf_text(content)
     flat = " ".join(text.split())
     assert handed_over.customer.name in flat
     assert "Advocatenkantoor De Wit" in flat
