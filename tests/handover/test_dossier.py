@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
