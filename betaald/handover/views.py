@@ -24,6 +24,7 @@ from betaald.handover.selectors import ALERT_DAYS, limitation_alerts
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 from betaald.web.access import local_today, organisation_of, writer_of
+from betaald.web.views import add_errors
 
 
 def _handovers(organisation: Any) -> Any:
@@ -97,10 +98,7 @@ def create(request: HttpRequest) -> HttpResponse:
                     today=today,
                 )
             except ValidationError as error:
-                for name, texts in error.message_dict.items():
-                    target = name if name in form.fields else None
-                    for text in texts:
-                        form.add_error(target, text)
+                add_errors(form, error)
             else:
                 messages.success(
                     request,
