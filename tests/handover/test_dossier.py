@@ -327,3 +327,25 @@ def test_the_dossier_holds_only_the_handed_over_invoices(handed_over, business):
     assert other.number not in audit, other_event
     assert audit.splitlines()[0] == "occurred_at,event,invoice,before,after"
     assert "handover.handover.created" in audit
+
+
+def test_the_dunning_proposal_task_leads_to_the_hand_over_form(client, owner, business):
+    """The dunning policy's hand-over proposal lands on the worklist; its page links to the
+    hand-over form for that customer (in Dutch, the default language)."""
+    from betaald.dunning.models import CallTask, TaskKind
+
+    invoice = invoice_for(business)
+    task = CallTask.objects.create(
+        organisation=business.organisation,
+        customer=business,
+        invoice=invoice,
+        kind=TaskKind.HANDOVER,
+        unique_key=f"handover:{business.pk}:test",
+        due_on=HANDOVER_DAY,
+        overdue_since=DUE,
+        amount=Decimal("1210.00"),
+    )
+    client.force_login(owner)
+    page = client.get(reverse("dunning:task_detail", args=[task.pk])).content.decode()
+    assert f"{reverse('handover:create')}?customer={business.pk}" in page
+    assert "Deze taak sluit vanzelf" in page
