@@ -335,3 +335,30 @@ def test_another_organisations_invoice_is_refused_by_the_service(business):
     with pytest.raises(ValidationError) as error:
         hand_over(business, [theirs])
     assert "another organisation" in str(error.value.message_dict["invoices"])
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_notice_announces_without_a_party_and_reports_with_one(language):
+    """The dunning policy's hand-over step names no party: its letter announces the hand-over
+    with a last term. A hand-over names its party: the letter says the claim was handed over
+    to them. The debtor is never told a claim was handed over when it was not."""
+    from betaald.letters.rendering import SAMPLE_RECIPIENT, render_message, sample_context
+
+    def rendered(party):
+        context = {**sample_context(), "handover": {"party": party}}
+        return render_message(
+            organisation_id=None,
+            kind="handover_notice",
+            language=language,
+            context=context,
+            recipient=SAMPLE_RECIPIENT,
+        )
+
+    done = rendered("Gerechtsdeurwaarders Van Dam")
+    announced = rendered("")
+    assert "Gerechtsdeurwaarders Van Dam" in done.text
+    handed = {"nl": "hebben wij de vordering uit handen gegeven", "en": "we have handed"}
+    assert handed[language] in done.text
+    assert handed[language] not in announced.text
+    assert {"nl": "binnen 14 dagen", "en": "within 14 days"}[language] in announced.text
+    assert "NL20INGB0001234567" in announced.text
