@@ -275,8 +275,9 @@ def _messages(handover: Handover) -> list[Any]:
     )
 
 
-def dossier_data(handover: Handover) -> dict[str, Any]:
-    """The dossier as plain data: amounts as strings, dates ISO."""
+def dossier_data(handover: Handover, messages: list[Any] | None = None) -> dict[str, Any]:
+    """The dossier as plain data: amounts as strings, dates ISO. `messages`: the
+    hand-over's messages when the caller has them already (`_messages`)."""
     from betaald.letters.models import Channel, MessageKind, MessageStatus
     from betaald.letters.selectors import evidence_rows
 
@@ -361,7 +362,7 @@ def dossier_data(handover: Handover) -> dict[str, Any]:
                 "channel_label": str(Channel(row["channel"]).label),
                 "status_label": str(MessageStatus(row["status"]).label),
             }
-            for row in evidence_rows(_messages(handover))
+            for row in evidence_rows(_messages(handover) if messages is None else messages)
         ],
         "payments": _payments(handover),
         "disputes": _disputes(handover),
@@ -424,7 +425,8 @@ def dossier_zip(handover: Handover) -> bytes:
     from betaald.invoices.ubl import invoice_ubl, ubl_filename
     from betaald.letters.selectors import EVIDENCE_FIELDS
 
-    data = dossier_data(handover)
+    messages = _messages(handover)
+    data = dossier_data(handover, messages)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("dossier.json", json.dumps(data, indent=2, ensure_ascii=False))
@@ -432,7 +434,7 @@ def dossier_zip(handover: Handover) -> bytes:
         archive.writestr("claims.csv", _csv(data["claim"]["claims"]))
         archive.writestr("messages.csv", _csv(data["messages"], EVIDENCE_FIELDS))
         archive.writestr("payments.csv", _csv(data["payments"]) or "no payments\n")
-        for message in _messages(handover):
+        for message in messages:
             if message.pdf:
                 with message.pdf.open("rb") as handle:
                     archive.writestr(

@@ -21,6 +21,7 @@ is the safe one to watch.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -35,6 +36,7 @@ from betaald.core.limitation import (
     LimitationKind,
     limitation,
 )
+from betaald.core.money import ZERO
 from betaald.debtors.models import CustomerKind
 from betaald.web.templatetags.betaald import euro
 
@@ -72,9 +74,8 @@ def interruptions_for(invoice: Any) -> list[Interruption]:
         invoices=invoice, kind__in=DEMAND_KINDS, status__in=REACHED
     ).order_by("id"):
         sent_on = timezone.localdate(message.sent_at) if message.sent_at else None
-        if message.channel == Channel.LETTER and (message.posted_on or sent_on):
-            posted = message.posted_on or sent_on
-            assert posted is not None
+        posted = message.posted_on or sent_on
+        if message.channel == Channel.LETTER and posted is not None:
             reached = presumed_receipt(posted, holidays=holidays())
             note = _("%(kind)s posted %(day)s, presumed received") % {
                 "kind": MessageKind(message.kind).label,
@@ -193,3 +194,12 @@ def limitation_alerts(
             alerts.append((invoice, result))
     alerts.sort(key=lambda pair: (pair[1].last_day or today, pair[0].number))
     return alerts
+
+
+def open_principal(handover: Any) -> Decimal:
+    """The principal of the handed-over invoices still open today."""
+    from betaald.invoices.selectors import invoices_for
+
+    ids = list(handover.claims.values_list("invoice_id", flat=True))
+    rows = invoices_for(handover.organisation).filter(pk__in=ids)
+    return sum((getattr(i, "open_amount", ZERO) for i in rows), ZERO)

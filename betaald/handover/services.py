@@ -518,10 +518,3 @@ def handover_withdraw(*, handover: Handover, reason: str, actor: Any, today: dat
         message=reason,
     )
     return handover
-
-
-def open_principal(handover: Handover) -> Decimal:
-    """The principal of the handed-over invoices still open today."""
-    ids = list(handover.claims.values_list("invoice_id", flat=True))
-    rows = invoices_for(handover.organisation).filter(pk__in=ids)
-    return sum((getattr(i, "open_amount", ZERO) for i in rows), ZERO)

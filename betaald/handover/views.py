@@ -20,7 +20,7 @@ from betaald.dunning.selectors import charges_on
 from betaald.handover import dossier, services
 from betaald.handover.forms import HandoverForm, WithdrawForm
 from betaald.handover.models import Handover, HandoverClaim
-from betaald.handover.selectors import ALERT_DAYS, limitation_alerts
+from betaald.handover.selectors import ALERT_DAYS, limitation_alerts, open_principal
 from betaald.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from betaald.invoices.selectors import invoices_for
 from betaald.web.access import local_today, organisation_of, writer_of
@@ -128,7 +128,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "claims": handover.claims.select_related("invoice"),
             "d": data,
             "withdraw_form": WithdrawForm(),
-            "open_principal": services.open_principal(handover),
+            "open_principal": open_principal(handover),
         },
     )
 
